@@ -1,0 +1,94 @@
+/*
+ * svrelay.conf: one libconfig file read by all three programs.  conf_load
+ * parses the whole file into a struct conf, with defaults for what is not
+ * set; nothing past start-up reads the file again.
+ */
+#ifndef SVRELAY_CONF_H
+#define SVRELAY_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifndef SVRELAY_SYSCONFDIR
+#define SVRELAY_SYSCONFDIR	"/etc"
+#endif
+#define CONF_DEFAULT_PATH	SVRELAY_SYSCONFDIR "/svrelay/svrelay.conf"
+#define CONF_DEFAULT_SOCKET	"/run/svrelay/svrelay.sock"
+#define CONF_DEFAULT_SPOOL	"/var/spool/svrelay"
+#define CONF_DEFAULT_API_URL	"https://slack.com/api/"
+
+/* spool.fsync */
+#define CONF_FSYNC_ALWAYS	0	/* before every acknowledgement */
+#define CONF_FSYNC_INTERVAL	1	/* every fsync_interval_ms */
+#define CONF_FSYNC_NEVER	2	/* leave it to the kernel */
+
+/* notify.level */
+#define CONF_LEVEL_PROBLEMS	0
+#define CONF_LEVEL_CHANGES	1
+
+struct conf_slack {
+	char		*webhook_url;	/* NULL unless set */
+	char		*token;		/* from token or token_file; never log */
+	char		*token_file;
+	char		*channel;
+	char		*api_url;	/* ends with '/' */
+	int		 connect_timeout_ms;
+	int		 timeout_ms;
+	int		 retry_min_ms;
+	int		 retry_max_ms;
+	int		 rate_per_minute;	/* pacing per channel */
+	int		 burst;
+};
+
+struct conf {
+	char		*path;		/* the file this came from */
+
+	char		*socket;
+	int		 socket_mode;
+	char		*socket_group;	/* NULL: svrelayd's own group */
+	char		*spool_dir;
+	char		*host;		/* default: gethostname() */
+	char		*user;		/* NULL: do not drop privileges */
+
+	char		**allow_users;	/* NULL-terminated, may be empty */
+	char		**allow_groups;
+
+	int		 log_level;	/* LOG_LEVEL_* */
+	int		 log_syslog;
+
+	int		 fsync_mode;	/* CONF_FSYNC_* */
+	int		 fsync_interval_ms;
+	int64_t		 rotate_size;	/* bytes; 0 = never rotate */
+	int		 rotate_keep;
+
+	int		 ack_timeout_ms;	/* listener: wait for svrelayd */
+	int		 backoff_min_ms;	/* listener: after FAIL */
+	int		 backoff_max_ms;
+
+	int		 max_connections;	/* svrelayd */
+	size_t		 max_line;
+
+	struct conf_slack slack;
+
+	int		 notify_level;	/* CONF_LEVEL_* */
+
+	char		**alertmanager_urls;	/* NULL-terminated */
+	char		*metrics_listen;	/* NULL: off */
+
+	char		*warnings;	/* NULL, or lines for the caller to log */
+};
+
+/*
+ * Load and validate path.  On success returns a new struct conf (free with
+ * conf_free).  On failure returns NULL and sets *errstr to a malloc'd text
+ * with one "FILE:LINE: message" line per problem found; the caller frees it.
+ * No message ever contains the value of slack.token.
+ */
+struct conf	*conf_load(const char *path, char **errstr);
+void		 conf_free(struct conf *);
+
+/* Handoff directory inside the spool: spool_dir/handoff/{tmp,new}. */
+#define CONF_HANDOFF_DIR	"handoff"
+
+#endif

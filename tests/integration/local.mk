@@ -1,0 +1,2 @@
+# Each integration script is one behaviour; listener/ and relayd/ add theirs.
+INTEGRATION_TESTS +=
