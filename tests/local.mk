@@ -17,7 +17,6 @@ TESTS += tests/check_conf tests/check_svevent tests/check_wire
 
 # Integration tests drive the installed layout (make install into
 # tests/inst) under the real supervisord.  Each script prints TAP.
-INTEGRATION_TESTS =
 include tests/integration/local.mk
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)

@@ -1,0 +1,46 @@
+/*
+ * The seam between svrelayd's ingest (server, spool, control) and its
+ * delivery engine (notification rules, outbox, Slack over libcurl multi).
+ * Ingest calls these; delivery implements them.  relayd/delivery_stub.c is
+ * a do-nothing implementation used until the real one is linked.
+ */
+#ifndef SVRELAY_DELIVERY_H
+#define SVRELAY_DELIVERY_H
+
+struct event_base;
+struct json_object;
+struct conf;
+struct svevent;
+
+/*
+ * Called once by main() after the spool is open, on svrelayd's event_base.
+ * Returns 0, or -1 after logging why.
+ */
+int	delivery_init(struct event_base *, const struct conf *);
+
+/*
+ * An event was durably stored for the first time (duplicates are not
+ * passed).  Called for events from the socket and from the hand-off
+ * import.  The event is only borrowed.
+ */
+void	delivery_event(const struct svevent *);
+
+/* SIGHUP brought a new, validated config. */
+void	delivery_reconf(const struct conf *);
+
+/* SIGTERM: stop taking work and finish what can finish quickly. */
+void	delivery_shutdown(void);
+
+/* Add delivery's members to svrelayctl status's object. */
+void	delivery_status(struct json_object *);
+
+/*
+ * A control command ingest does not know ("test", "retry-dead", …).
+ * Returns -1 if delivery does not know it either.  Otherwise returns 0 and
+ * calls done(arg, reply) exactly once, now or later, with a reply object
+ * that done takes ownership of.
+ */
+int	delivery_command(const char *cmd, struct json_object *req,
+	    void (*done)(void *, struct json_object *), void *arg);
+
+#endif
