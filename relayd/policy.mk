@@ -1,0 +1,1 @@
+# The notification policy (relayd/policy.c) and its unit tests.
