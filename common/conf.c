@@ -98,14 +98,17 @@ static void __attribute__((format(printf, 3, 4)))
 conf_warning(struct conf_ctx *ctx, const config_setting_t *s,
     const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg, *line;
+	va_list		 ap;
+	char		*msg, *line;
+	const char	*file = NULL;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		fatalx("conf_warning: out of memory");
 	va_end(ap);
-	xasprintf(&line, "%s:%u: %s", ctx->path,
+	if (s != NULL)
+		file = config_setting_source_file(s);
+	xasprintf(&line, "%s:%u: %s", file != NULL ? file : ctx->path,
 	    s != NULL ? config_setting_source_line(s) : 0, msg);
 	conf_append(&ctx->conf->warnings, line);
 	free(line);
@@ -425,12 +428,19 @@ conf_token_file(struct conf_ctx *ctx, const config_setting_t *s)
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(c->slack.token_file, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(c->slack.token_file, O_RDONLY | O_CLOEXEC |
+	    O_NONBLOCK | O_NOCTTY)) == -1) {
 		conf_error(ctx, s, "key 'slack.token_file': cannot open %s: %s",
 		    c->slack.token_file, strerror(errno));
 		return;
 	}
-	if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		conf_error(ctx, s, "key 'slack.token_file': %s is not a "
+		    "regular file", c->slack.token_file);
+		close(fd);
+		return;
+	}
+	if (st.st_mode & S_IROTH)
 		conf_warning(ctx, s, "slack.token_file %s is readable by every "
 		    "user: chmod o-r it", c->slack.token_file);
 	n = read(fd, buf, sizeof buf - 1);
@@ -552,8 +562,9 @@ conf_spool(struct conf_ctx *ctx, const config_setting_t *root)
 				conf_error(ctx, s, "key 'spool.fsync': '%s' is "
 				    "not \"always\", \"never\" or a number of "
 				    "milliseconds", f);
-		} else if (config_setting_type(s) == CONFIG_TYPE_INT) {
-			v = config_setting_get_int(s);
+		} else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+		    config_setting_type(s) == CONFIG_TYPE_INT64) {
+			v = config_setting_get_int64(s);
 			if (v < 1 || v > 60000)
 				conf_error(ctx, s, "key 'spool.fsync': %lld ms is "
 				    "out of range (1 to 60000)", v);
@@ -591,7 +602,8 @@ conf_mode(struct conf_ctx *ctx, const config_setting_t *root)
 	}
 	errno = 0;
 	m = strtol(v, &end, 8);
-	if (errno != 0 || *end != '\0' || m < 0 || m > 0777)
+	if (strspn(v, "01234567") != strlen(v) || errno != 0 ||
+	    *end != '\0' || m < 0 || m > 0777)
 		conf_error(ctx, s, "key 'socket_mode': '%s' is not an octal mode "
 		    "such as \"0660\"", v);
 	else if (m & 0002)
