@@ -180,6 +180,94 @@ svevent_clean(const char *s, size_t len)
 	return (1);
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (n > 0 bytes left), or 0
+ * with *bad set to how many bytes make up the ill-formed part (the lead
+ * byte and the continuation bytes that fitted it, as Unicode's "maximal
+ * subpart" replacement counts them).
+ */
+static size_t
+svevent_utf8_len(const unsigned char *s, size_t n, size_t *bad)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 need, i;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 1;
+	else if (s[0] == 0xe0) {
+		need = 2;
+		lo = 0xa0;
+	} else if (s[0] == 0xed) {
+		need = 2;
+		hi = 0x9f;
+	} else if (s[0] >= 0xe1 && s[0] <= 0xef)
+		need = 2;
+	else if (s[0] == 0xf0) {
+		need = 3;
+		lo = 0x90;
+	} else if (s[0] == 0xf4) {
+		need = 3;
+		hi = 0x8f;
+	} else if (s[0] >= 0xf1 && s[0] <= 0xf3)
+		need = 3;
+	else {
+		*bad = 1;
+		return (0);
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*bad = i;
+			return (0);
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return (need + 1);
+}
+
+static int
+svevent_valid_utf8(const char *s, size_t len)
+{
+	size_t	i, n, bad;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = svevent_utf8_len((const unsigned char *)s + i,
+		    len - i, &bad)) == 0)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Set ev->data to a copy of [s, s+len) with every ill-formed UTF-8 part
+ * replaced by U+FFFD: supervisord sends UTF-8, and whatever is stored
+ * must read back through json-c's UTF-8 check.
+ */
+static void
+svevent_set_data(struct svevent *ev, const char *s, size_t len)
+{
+	static const char	 repl[] = "\xef\xbf\xbd";
+	size_t			 i, n, bad, o = 0;
+
+	/* At worst every byte becomes three. */
+	ev->data = xreallocarray(NULL, len + 1, 3);
+	for (i = 0; i < len; i += n) {
+		if ((n = svevent_utf8_len((const unsigned char *)s + i,
+		    len - i, &bad)) == 0) {
+			memcpy(ev->data + o, repl, 3);
+			o += 3;
+			n = bad;
+		} else {
+			memcpy(ev->data + o, s + i, n);
+			o += n;
+		}
+	}
+	ev->data[o] = '\0';
+	ev->datalen = o;
+}
+
 static int
 svevent_check_required(const struct svevent *ev, char *err, size_t errlen)
 {
@@ -237,6 +325,12 @@ svevent_set_payload(struct svevent *ev, const char *payload, size_t len,
 			    64 ? 64 : colon - word), word);
 			goto fail;
 		}
+		if (!svevent_valid_utf8(word, sp - word)) {
+			snprintf(err, errlen, "payload token '%.*s' is not "
+			    "valid UTF-8", (int)(colon - word > 64 ? 64 :
+			    colon - word), word);
+			goto fail;
+		}
 		if (ev->ntokens >= SVEVENT_MAX_TOKENS) {
 			snprintf(err, errlen, "payload has more than %d tokens",
 			    SVEVENT_MAX_TOKENS);
@@ -254,11 +348,10 @@ svevent_set_payload(struct svevent *ev, const char *payload, size_t len,
 				goto fail;
 			}
 		}
-		ev->datalen = nl == NULL ? 0 : len - linelen - 1;
-		ev->data = xmalloc(ev->datalen + 1);
-		if (ev->datalen > 0)
-			memcpy(ev->data, nl + 1, ev->datalen);
-		ev->data[ev->datalen] = '\0';
+		if (nl == NULL)
+			svevent_set_data(ev, "", 0);
+		else
+			svevent_set_data(ev, nl + 1, len - linelen - 1);
 	} else if (nl != NULL && (size_t)(nl - payload) + 1 != len) {
 		if (svevent_type(ev->name) != NULL) {
 			snprintf(err, errlen, "%s payload has unexpected text "
@@ -266,10 +359,7 @@ svevent_set_payload(struct svevent *ev, const char *payload, size_t len,
 			goto fail;
 		}
 		/* An unknown type with a body: keep it as data. */
-		ev->datalen = len - linelen - 1;
-		ev->data = xmalloc(ev->datalen + 1);
-		memcpy(ev->data, nl + 1, ev->datalen);
-		ev->data[ev->datalen] = '\0';
+		svevent_set_data(ev, nl + 1, len - linelen - 1);
 	}
 	if (svevent_check_required(ev, err, errlen) != 0)
 		goto fail;
@@ -294,12 +384,20 @@ svevent_set_time(struct svevent *ev, int64_t unix_ms)
 {
 	char		buf[64];
 	struct tm	tm;
-	time_t		t = unix_ms / 1000;
+	time_t		t;
+	int		ms;
 
+	/* Round towards minus infinity: -1 ms is 23:59:59.999 in 1969. */
+	ms = (int)(unix_ms % 1000);
+	t = unix_ms / 1000;
+	if (ms < 0) {
+		ms += 1000;
+		t--;
+	}
 	gmtime_r(&t, &tm);
 	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+	    tm.tm_min, tm.tm_sec, ms);
 	free(ev->time);
 	ev->time = xstrdup(buf);
 }
@@ -362,12 +460,23 @@ svevent_valid_time(const char *s)
 {
 	static const char	*pat = "dddd-dd-ddTdd:dd:dd";
 	size_t			 i;
+	int			 mon, day, hour, min, sec;
 
 	for (i = 0; pat[i] != '\0'; i++) {
 		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) :
 		    s[i] != pat[i])
 			return (0);
 	}
+#define D2(o)	((s[o] - '0') * 10 + (s[(o) + 1] - '0'))
+	mon = D2(5);
+	day = D2(8);
+	hour = D2(11);
+	min = D2(14);
+	sec = D2(17);
+#undef D2
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
+	    min > 59 || sec > 60)
+		return (0);
 	if (s[i] == '.') {
 		i++;
 		if (!isdigit((unsigned char)s[i]))
@@ -428,6 +537,11 @@ svevent_get_int(struct json_object *o, const char *key, int64_t *vp,
 		return (-1);
 	}
 	*vp = json_object_get_int64(v);
+	if (*vp == INT64_MAX &&
+	    json_object_get_uint64(v) > (uint64_t)INT64_MAX) {
+		snprintf(err, errlen, "field '%s' is out of range", key);
+		return (-1);
+	}
 	if (*vp < 0) {
 		snprintf(err, errlen, "field '%s' is negative", key);
 		return (-1);
@@ -594,7 +708,15 @@ svevent_from_json(const char *line, size_t len, char *err, size_t errlen)
 	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (o == NULL || jerr != json_tokener_success) {
+	off = json_tokener_get_parse_end(tok);
+	if (o == NULL && jerr == json_tokener_continue) {
+		/* A bare number ends only at the end of the input. */
+		o = json_tokener_parse_ex(tok, "", 1);
+		if (json_tokener_get_error(tok) == json_tokener_success)
+			jerr = json_tokener_success;
+		off = len;
+	}
+	if (jerr != json_tokener_success) {
 		if (jerr == json_tokener_continue)
 			snprintf(err, errlen, "invalid JSON: unexpected end of "
 			    "line");
@@ -607,8 +729,11 @@ svevent_from_json(const char *line, size_t len, char *err, size_t errlen)
 			json_object_put(o);
 		return (NULL);
 	}
-	off = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
+	if (o == NULL) {
+		snprintf(err, errlen, "not a JSON object");	/* null */
+		return (NULL);
+	}
 	while (off < len && (line[off] == ' ' || line[off] == '\t'))
 		off++;
 	if (off != len) {
