@@ -41,6 +41,23 @@ wire_reply_line(const struct wire_reply *r, size_t *lenp)
 	return (line);
 }
 
+/* An optional boolean member: 0 if absent, -1 if not a boolean. */
+static int
+wire_bool(struct json_object *o, const char *key, int *dst, char *err,
+    size_t errlen)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return (0);
+	if (!json_object_is_type(v, json_type_boolean)) {
+		snprintf(err, errlen, "reply field '%s' is not a boolean", key);
+		return (-1);
+	}
+	*dst = json_object_get_boolean(v);
+	return (0);
+}
+
 int
 wire_parse_reply(const char *line, size_t len, struct wire_reply *r,
     char *err, size_t errlen)
@@ -56,6 +73,7 @@ wire_parse_reply(const char *line, size_t len, struct wire_reply *r,
 		snprintf(err, errlen, "out of memory");
 		return (-1);
 	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
@@ -70,18 +88,29 @@ wire_parse_reply(const char *line, size_t len, struct wire_reply *r,
 	}
 	r->ok = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "id", &v) &&
-	    json_object_is_type(v, json_type_string))
+	    json_object_is_type(v, json_type_string)) {
+		/* A cut id would match no event: refuse it. */
+		if ((size_t)json_object_get_string_len(v) >= sizeof r->id ||
+		    strlen(json_object_get_string(v)) !=
+		    (size_t)json_object_get_string_len(v)) {
+			snprintf(err, errlen, "reply id is too long or holds a "
+			    "NUL");
+			goto out;
+		}
 		snprintf(r->id, sizeof r->id, "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(o, "duplicate", &v))
-		r->duplicate = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "temporary", &v))
-		r->temporary = json_object_get_boolean(v);
+	}
+	/* "temporary":"false" is not false: refuse what is not boolean. */
+	if (wire_bool(o, "duplicate", &r->duplicate, err, errlen) != 0 ||
+	    wire_bool(o, "temporary", &r->temporary, err, errlen) != 0)
+		goto out;
 	if (json_object_object_get_ex(o, "error", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(r->error, sizeof r->error, "%s",
 		    json_object_get_string(v));
 	rc = 0;
 out:
+	if (rc != 0)
+		memset(r, 0, sizeof *r);	/* nothing half-parsed */
 	if (o != NULL)
 		json_object_put(o);
 	json_tokener_free(tok);
