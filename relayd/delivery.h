@@ -43,4 +43,23 @@ void	delivery_status(struct json_object *);
 int	delivery_command(const char *cmd, struct json_object *req,
 	    void (*done)(void *, struct json_object *), void *arg);
 
+/*
+ * For the notification policy: queue message (a Slack message object with
+ * a top-level "text", and blocks or attachments; borrowed) as a new post,
+ * in the thread of notification thread_of if that is not NULL and its ts is
+ * known (Web API only).  Returns the new notification's id (malloc'd, the
+ * caller frees it), or NULL if there is no destination.
+ */
+char	*delivery_post(struct json_object *message, const char *thread_of);
+
+/*
+ * Edit notification id in place (chat.update, Web API) with message; where
+ * its ts is not known (a webhook, or not sent), the message is posted as a
+ * new one.  Returns the update's own id (malloc'd) or NULL.
+ */
+char	*delivery_update(const char *id, struct json_object *message);
+
+/* The ts Slack gave notification id (one of the last sent), or NULL. */
+const char *delivery_ts(const char *id);
+
 #endif

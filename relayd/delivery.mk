@@ -1,4 +1,31 @@
 # The delivery engine svrelayd links (see relayd/delivery.h).  relayd/local.mk
-# adds these to svrelayd and to the tests that link relayd code.
+# adds these to svrelayd and to the tests that link relayd code; their
+# objects need DELIVERY_CFLAGS.
+DELIVERY_SOURCES = relayd/delivery.h relayd/delivery_int.h \
+	relayd/delivery.c relayd/http.c relayd/slack.c relayd/outbox.c \
+	relayd/notify.c relayd/pace.c
 DELIVERY_FILES = relayd/delivery.h relayd/delivery_stub.c
-DELIVERY_LINK =
+DELIVERY_CFLAGS = $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS)
+DELIVERY_LINK = $(LIBCURL_LIBS) $(LIBEVENT_LIBS) $(JSONC_LIBS)
+EXTRA_DIST += $(DELIVERY_SOURCES) relayd/delivery_stub.c
+
+# Unit tests of the delivery engine.
+DELIVERY_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(DELIVERY_CFLAGS) \
+	-I$(top_srcdir)/relayd
+DELIVERY_TEST_LIBS = $(SVCOMMON_LIBS) $(DELIVERY_LINK) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/check_slack tests/check_outbox tests/check_http
+tests_check_slack_SOURCES = tests/check_slack.c tests/check_util.h \
+	relayd/delivery_int.h relayd/slack.c relayd/notify.c relayd/pace.c
+tests_check_slack_CFLAGS = $(DELIVERY_TEST_CFLAGS)
+tests_check_slack_LDADD = $(DELIVERY_TEST_LIBS)
+tests_check_outbox_SOURCES = tests/check_outbox.c tests/check_util.h \
+	relayd/delivery_int.h relayd/outbox.c
+tests_check_outbox_CFLAGS = $(DELIVERY_TEST_CFLAGS)
+tests_check_outbox_LDADD = $(DELIVERY_TEST_LIBS)
+tests_check_http_SOURCES = tests/check_http.c tests/check_util.h \
+	$(DELIVERY_SOURCES)
+tests_check_http_CFLAGS = $(DELIVERY_TEST_CFLAGS)
+tests_check_http_LDADD = $(DELIVERY_TEST_LIBS)
+TESTS += tests/check_slack tests/check_outbox tests/check_http
+

@@ -37,3 +37,21 @@ delivery_command(const char *cmd, struct json_object *req,
 {
 	return (-1);
 }
+
+char *
+delivery_post(struct json_object *message, const char *thread_of)
+{
+	return (NULL);
+}
+
+char *
+delivery_update(const char *id, struct json_object *message)
+{
+	return (NULL);
+}
+
+const char *
+delivery_ts(const char *id)
+{
+	return (NULL);
+}

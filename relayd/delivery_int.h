@@ -1,0 +1,251 @@
+/*
+ * The delivery engine's own modules (delivery.h is its seam with ingest):
+ * http.c drives libcurl's multi socket interface from svrelayd's event_base,
+ * slack.c knows Slack (message JSON, answers, limits), pace.c paces and
+ * backs off, outbox.c keeps notifications.jsonl and dead.jsonl, notify.c
+ * decides which events become a message, delivery.c runs the queues.
+ */
+#ifndef SVRELAY_DELIVERY_INT_H
+#define SVRELAY_DELIVERY_INT_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct json_object;
+struct svevent;
+
+/* Slack's limits (counted in characters, i.e. code points). */
+#define SLACK_MAX_TEXT		40000
+#define SLACK_MAX_SECTION	3000
+#define SLACK_MAX_FIELD		2000
+#define SLACK_MAX_BLOCKS	50
+#define SLACK_TRUNC_MARKER	"… [truncated]"
+
+/* The longest answer body kept from Slack. */
+#define HTTP_MAX_BODY		(64 * 1024)
+
+/* notifications.jsonl is compacted past this many bytes by default. */
+#define OUTBOX_FILE		"notifications.jsonl"
+#define OUTBOX_DEAD_FILE	"dead.jsonl"
+#define OUTBOX_COMPACT_SIZE	(16LL * 1024 * 1024)
+
+/* ts of the last sent messages kept for chat.update and thread_ts. */
+#define OUTBOX_KEEP_TS		256
+
+/* ------------------------------------------------------------------ */
+/* http.c */
+
+struct http_req;
+
+struct http_result {
+	long		 status;	/* HTTP status, 0 if none came */
+	int		 curlcode;	/* CURLE_*, 0 if the transfer worked */
+	const char	*error;		/* scrubbed error text, "" if none */
+	const char	*body;		/* NUL-terminated, at most HTTP_MAX_BODY */
+	size_t		 bodylen;
+	long		 retry_after;	/* seconds, -1 if no Retry-After */
+	int		 timed_out;
+};
+
+typedef void	(*http_cb)(const struct http_result *, void *);
+
+int		 http_init(struct event_base *);
+void		 http_shutdown(void);
+/*
+ * Texts to scrub from libcurl's error messages before they reach the log
+ * (the token, a webhook URL and its path): http_secret adds a copy of one,
+ * http_secrets_clear forgets them all.
+ */
+void		 http_secret(const char *);
+void		 http_secrets_clear(void);
+/*
+ * POST body (copied) to url with a JSON content type, and, if bearer is not
+ * NULL, an Authorization header.  cb is called exactly once, from the event
+ * loop, unless the request is cancelled first.  logname names the URL in
+ * logs (never a secret).
+ */
+struct http_req	*http_post(const char *url, const char *bearer,
+		    const char *body, size_t len, long connect_ms, long total_ms,
+		    const char *logname, http_cb cb, void *arg);
+void		 http_cancel(struct http_req *);
+/* Replace every secret in s (in place, by "…"). */
+void		 http_scrub(char *s, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* notify.c */
+
+enum notify_severity {
+	NOTIFY_INFO,
+	NOTIFY_GOOD,
+	NOTIFY_WARNING,
+	NOTIFY_DANGER
+};
+
+/* What a message says, before Slack's form of it. */
+struct notify_msg {
+	enum notify_severity	 severity;
+	char			*host;
+	char			*group;
+	char			*process;
+	char			*state;		/* "FATAL" */
+	char			*from_state;	/* NULL if not known */
+	char			*pid;
+	char			*tries;
+	char			*expected;
+	char			*event_id;
+	char			*time;
+	char			*summary;	/* one sentence: what happened */
+};
+
+/*
+ * The simple rule: a new notify_msg for PROCESS_STATE_FATAL and for
+ * PROCESS_STATE_EXITED with expected:0, NULL for anything else.  host is
+ * the label to use when the event has none.  Free with notify_msg_free.
+ */
+struct notify_msg	*notify_event(const struct svevent *, const char *host);
+/* A test message for host. */
+struct notify_msg	*notify_test(const char *host);
+void			 notify_msg_free(struct notify_msg *);
+
+/* ------------------------------------------------------------------ */
+/* slack.c */
+
+enum slack_mode {
+	SLACK_WEBHOOK,
+	SLACK_API
+};
+
+enum slack_verdict {
+	SLACK_OK,
+	SLACK_RATELIMITED,	/* 429: wait for Retry-After */
+	SLACK_TRANSIENT,	/* retry with backoff */
+	SLACK_PERMANENT		/* dead letter */
+};
+
+struct slack_answer {
+	enum slack_verdict	 verdict;
+	int			 unknown;	/* a permanent error we do not know */
+	char			 error[128];	/* "invalid_auth", "http 503", … */
+	char			 ts[64];	/* API: the message's ts */
+	char			 channel[64];	/* API: the channel id */
+};
+
+/*
+ * The message (text, attachments with colour and blocks) for m, without a
+ * channel: a new json-c reference the caller puts.
+ */
+struct json_object	*slack_message(const struct notify_msg *);
+/* The top-level text of m, malloc'd. */
+char			*slack_text(const struct notify_msg *);
+/*
+ * The request body for message: a copy with the channel (API), thread_ts
+ * (API, may be NULL) and, for chat.update, ts (may be NULL).  malloc'd.
+ */
+char			*slack_body(struct json_object *message,
+			    enum slack_mode, const char *channel,
+			    const char *thread_ts, const char *update_ts);
+/* Classify Slack's answer to a post. */
+void			 slack_classify(enum slack_mode,
+			    const struct http_result *, struct slack_answer *);
+/*
+ * Copy at most max characters of s (UTF-8) into a new string, cutting on a
+ * character boundary and ending with SLACK_TRUNC_MARKER if it had to cut.
+ */
+char			*slack_truncate(const char *s, size_t max);
+/* Characters (code points) in s. */
+size_t			 slack_strlen(const char *s);
+/* Escape &, < and > for Slack's mrkdwn; malloc'd. */
+char			*slack_escape(const char *s);
+
+/* ------------------------------------------------------------------ */
+/* pace.c */
+
+/* A token bucket: rate tokens a minute, at most burst saved up. */
+struct pace_bucket {
+	double		tokens;
+	int64_t		last_ms;
+	int		rate_per_minute;	/* 0: no limit */
+	int		burst;
+};
+
+void		pace_init(struct pace_bucket *, int rate_per_minute, int burst,
+		    int64_t now_ms);
+void		pace_setrate(struct pace_bucket *, int rate_per_minute,
+		    int burst, int64_t now_ms);
+/* Take a token: 0 if one was there, else ms until one will be (none taken). */
+int64_t		pace_take(struct pace_bucket *, int64_t now_ms);
+/*
+ * The delay before retry number attempt (1 = first retry): exponential from
+ * min_ms, capped at max_ms, with jitter, always within [min_ms, max_ms].
+ */
+int64_t		pace_backoff(int attempt, int min_ms, int max_ms);
+/* Milliseconds on a monotonic clock. */
+int64_t		pace_now_ms(void);
+
+/* ------------------------------------------------------------------ */
+/* outbox.c */
+
+enum outbox_kind {
+	OUTBOX_POST,		/* chat.postMessage or webhook */
+	OUTBOX_UPDATE		/* chat.update of an earlier notification */
+};
+
+/* One notification as outbox.c knows it. */
+struct outbox_entry {
+	char			*id;
+	enum outbox_kind	 kind;
+	char			*text;		/* top-level text */
+	char			*message;	/* JSON: text + attachments */
+	char			*dest;		/* as shown: "#ops", "webhook …" */
+	char			*thread_of;	/* id to reply under, or NULL */
+	char			*update_of;	/* id to edit, or NULL */
+	char			*time;		/* when first queued */
+	char			*error;		/* dead letters: why */
+	TAILQ_ENTRY(outbox_entry) entry;
+};
+TAILQ_HEAD(outbox_list, outbox_entry);
+
+/*
+ * Open spool_dir/notifications.jsonl, and put on pending every notification
+ * whose last line there is "queued", in order.  compact_size: rewrite past
+ * this many bytes, keeping keep old files.  Returns 0 or -1 (logged).
+ */
+int		 outbox_open(const char *spool_dir, int64_t compact_size,
+		    int keep, struct outbox_list *pending);
+void		 outbox_close(void);
+/* Durably append a "queued" line (fsync'd).  0 or -1 (logged). */
+int		 outbox_queued(const struct outbox_entry *);
+/* Append a "sent" line; ts/channel may be NULL.  Remembers the ts. */
+int		 outbox_sent(const struct outbox_entry *, long status,
+		    const char *ts, const char *channel);
+/* Append a "failed" line and a line in dead.jsonl. */
+int		 outbox_failed(const struct outbox_entry *, const char *error);
+/* The ts (and channel) a sent notification got, or NULL. */
+const char	*outbox_ts(const char *id, const char **channel);
+/*
+ * The dead letters, oldest first, onto list (the caller frees them with
+ * outbox_entry_free).  Returns how many, or -1.
+ */
+int		 outbox_dead(struct outbox_list *);
+/* Lines in dead.jsonl. */
+int64_t		 outbox_dead_count(void);
+/* Empty dead.jsonl (tmp, fsync, rename).  0 or -1. */
+int		 outbox_dead_clear(void);
+/* Is notifications.jsonl past its compaction size? */
+int		 outbox_needs_compact(void);
+/*
+ * Rewrite notifications.jsonl with only the n notifications still queued
+ * (and the remembered ts of recent ones); the old file becomes
+ * notifications.jsonl.1 (up to keep old files).  0 or -1 (logged).
+ */
+int		 outbox_compact(const struct outbox_entry **pending, size_t n);
+struct outbox_entry *outbox_entry_new(void);
+void		 outbox_entry_free(struct outbox_entry *);
+void		 outbox_list_free(struct outbox_list *);
+/* A new notification id: time, pid and a counter; malloc'd. */
+char		*outbox_newid(void);
+
+#endif

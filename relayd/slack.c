@@ -1,0 +1,517 @@
+/*
+ * What Slack needs to know: the JSON of a message (a top-level text Slack
+ * shows in notifications, an attachment with the severity's colour holding
+ * Block Kit blocks), the request body for a webhook or the Web API, Slack's
+ * limits, and what each of Slack's answers means for the delivery.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "delivery_int.h"
+#include "xmalloc.h"
+
+static const struct {
+	const char	*emoji;
+	const char	*color;
+} slack_severity[] = {
+	[NOTIFY_INFO] =		{ ":information_source:", "#439fe0" },
+	[NOTIFY_GOOD] =		{ ":large_green_circle:", "#2eb67d" },
+	[NOTIFY_WARNING] =	{ ":warning:", "#e8a317" },
+	[NOTIFY_DANGER] =	{ ":red_circle:", "#d00000" },
+};
+
+/* Web API errors worth a retry; anything else with ok:false is not. */
+static const char *slack_transient_errors[] = {
+	"internal_error", "fatal_error", "service_unavailable",
+	"request_timeout", "ratelimited_internal", "team_added_to_org",
+	NULL
+};
+static const char *slack_ratelimit_errors[] = {
+	"ratelimited", "rate_limited", NULL
+};
+/* Permanent errors Slack documents: logged as such, not as "unknown". */
+static const char *slack_permanent_errors[] = {
+	"invalid_auth", "not_authed", "token_revoked", "token_expired",
+	"account_inactive", "channel_not_found", "not_in_channel",
+	"is_archived", "invalid_blocks", "invalid_blocks_format",
+	"invalid_attachments", "no_text", "missing_scope", "msg_too_long",
+	"too_many_attachments", "restricted_action",
+	"restricted_action_read_only_channel",
+	"restricted_action_thread_only_channel",
+	"restricted_action_non_threadable_channel", "ekm_access_denied",
+	"invalid_arguments", "invalid_arg_name", "invalid_array_arg",
+	"invalid_charset", "invalid_form_data", "invalid_post_type",
+	"missing_post_type", "invalid_json", "json_not_object",
+	"not_allowed_token_type", "method_deprecated", "deprecated_endpoint",
+	"two_factor_setup_required", "team_access_not_granted",
+	"no_permission", "org_login_required", "access_denied",
+	"cant_update_message", "edit_window_closed", "message_not_found",
+	"duplicate_channel_not_found", "duplicate_message_not_found",
+	"as_user_not_supported", "slack_connect_file_link_sharing_blocked",
+	"invalid_metadata_format", "invalid_metadata_schema",
+	"metadata_too_large", "metadata_must_be_sent_from_app",
+	"message_limit_exceeded", "channel_is_archived", "invalid_token",
+	"action_prohibited", "no_service", "invalid_payload",
+	NULL
+};
+
+static int
+slack_inlist(const char **list, const char *s)
+{
+	for (; *list != NULL; list++) {
+		if (strcmp(*list, s) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+size_t
+slack_strlen(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	}
+	return (n);
+}
+
+char *
+slack_truncate(const char *s, size_t max)
+{
+	size_t		 keep, n = 0, markerlen, i;
+	const char	*p, *amp;
+	char		*out;
+
+	if (slack_strlen(s) <= max)
+		return (xstrdup(s));
+	markerlen = slack_strlen(SLACK_TRUNC_MARKER);
+	/* No room for the marker: just cut. */
+	keep = max > markerlen ? max - markerlen : max;
+	/* Find the byte where character number keep starts. */
+	for (p = s; *p != '\0'; p++) {
+		if (((unsigned char)*p & 0xc0) != 0x80) {
+			if (n == keep)
+				break;
+			n++;
+		}
+	}
+	/* Do not leave half of an escape such as "&amp;" behind. */
+	amp = NULL;
+	for (i = 1; i <= 5 && p - i >= s; i++) {
+		if (p[-(ptrdiff_t)i] == ';')
+			break;
+		if (p[-(ptrdiff_t)i] == '&') {
+			amp = p - i;
+			break;
+		}
+	}
+	if (amp != NULL)
+		p = amp;
+	xasprintf(&out, "%.*s%s", (int)(p - s), s, max > markerlen ?
+	    SLACK_TRUNC_MARKER : "");
+	return (out);
+}
+
+char *
+slack_escape(const char *s)
+{
+	struct {
+		char		 c;
+		const char	*rep;
+	} map[] = { { '&', "&amp;" }, { '<', "&lt;" }, { '>', "&gt;" } };
+	size_t	 len = 0, i, j;
+	char	*out, *o;
+
+	for (i = 0; s[i] != '\0'; i++)
+		len += (s[i] == '&') ? 5 : (s[i] == '<' || s[i] == '>') ? 4 : 1;
+	out = o = xmalloc(len + 1);
+	for (i = 0; s[i] != '\0'; i++) {
+		for (j = 0; j < sizeof map / sizeof map[0]; j++) {
+			if (s[i] == map[j].c)
+				break;
+		}
+		if (j < sizeof map / sizeof map[0]) {
+			memcpy(o, map[j].rep, strlen(map[j].rep));
+			o += strlen(map[j].rep);
+		} else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	return (out);
+}
+
+/* "group:process", or just the process when the group has its name. */
+static char *
+slack_procname(const struct notify_msg *m)
+{
+	char	*s;
+
+	xasprintf(&s, "%s:%s", m->group != NULL ? m->group : "?",
+	    m->process != NULL ? m->process : "?");
+	return (s);
+}
+
+/* "BACKOFF → FATAL, pid 42, tries 3, expected 0" (what is known). */
+static char *
+slack_details(const struct notify_msg *m)
+{
+	char	*s, *n;
+
+	if (m->from_state != NULL)
+		xasprintf(&s, "%s → %s", m->from_state, m->state);
+	else
+		s = xstrdup(m->state);
+	if (m->pid != NULL) {
+		xasprintf(&n, "%s, pid %s", s, m->pid);
+		free(s);
+		s = n;
+	}
+	if (m->tries != NULL) {
+		xasprintf(&n, "%s, tries %s", s, m->tries);
+		free(s);
+		s = n;
+	}
+	if (m->expected != NULL) {
+		xasprintf(&n, "%s, expected %s", s, m->expected);
+		free(s);
+		s = n;
+	}
+	return (s);
+}
+
+char *
+slack_text(const struct notify_msg *m)
+{
+	char	*proc, *det, *raw, *esc, *out;
+
+	proc = slack_procname(m);
+	det = slack_details(m);
+	xasprintf(&raw, "%s %s %s on %s (%s)%s%s",
+	    slack_severity[m->severity].emoji, proc, m->state, m->host, det,
+	    m->summary != NULL ? ": " : "",
+	    m->summary != NULL ? m->summary : "");
+	esc = slack_escape(raw);
+	out = slack_truncate(esc, SLACK_MAX_TEXT);
+	free(esc);
+	free(raw);
+	free(det);
+	free(proc);
+	return (out);
+}
+
+static struct json_object *
+slack_mrkdwn(const char *text, size_t max)
+{
+	struct json_object	*o;
+	char			*t;
+
+	t = slack_truncate(text, max);
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("mrkdwn"));
+	json_object_object_add(o, "text", json_object_new_string(t));
+	free(t);
+	return (o);
+}
+
+/* A field "*Name*\nvalue", escaped and within Slack's limit. */
+static void
+slack_field(struct json_object *fields, const char *name, const char *value)
+{
+	char	*esc, *t;
+
+	if (value == NULL)
+		return;
+	esc = slack_escape(value);
+	xasprintf(&t, "*%s*\n%s", name, esc);
+	json_object_array_add(fields, slack_mrkdwn(t, SLACK_MAX_FIELD));
+	free(t);
+	free(esc);
+}
+
+static struct json_object *
+slack_section(const char *mrkdwn)
+{
+	struct json_object	*b;
+
+	b = json_object_new_object();
+	json_object_object_add(b, "type", json_object_new_string("section"));
+	json_object_object_add(b, "text", slack_mrkdwn(mrkdwn,
+	    SLACK_MAX_SECTION));
+	return (b);
+}
+
+/*
+ * Keep at most SLACK_MAX_BLOCKS blocks: the last one kept says how many
+ * were left out.
+ */
+static void
+slack_limit_blocks(struct json_object *blocks)
+{
+	struct json_object	*ctx, *elems;
+	size_t			 n = json_object_array_length(blocks);
+	char			*t;
+
+	if (n <= SLACK_MAX_BLOCKS)
+		return;
+	xasprintf(&t, "%s (%zu more blocks)", SLACK_TRUNC_MARKER,
+	    n - SLACK_MAX_BLOCKS + 1);
+	json_object_array_del_idx(blocks, SLACK_MAX_BLOCKS - 1,
+	    n - SLACK_MAX_BLOCKS + 1);
+	ctx = json_object_new_object();
+	json_object_object_add(ctx, "type", json_object_new_string("context"));
+	elems = json_object_new_array();
+	json_object_array_add(elems, slack_mrkdwn(t, SLACK_MAX_SECTION));
+	json_object_object_add(ctx, "elements", elems);
+	json_object_array_add(blocks, ctx);
+	free(t);
+}
+
+struct json_object *
+slack_message(const struct notify_msg *m)
+{
+	struct json_object	*msg, *att, *atts, *blocks, *b, *fields, *elems;
+	char			*text, *proc, *eproc, *ehost, *head, *esum;
+	char			*trans, *ctx, *e1, *e2;
+
+	text = slack_text(m);
+	proc = slack_procname(m);
+	eproc = slack_escape(proc);
+	ehost = slack_escape(m->host);
+	msg = json_object_new_object();
+	json_object_object_add(msg, "text", json_object_new_string(text));
+
+	blocks = json_object_new_array();
+	esum = m->summary != NULL ? slack_escape(m->summary) : xstrdup("");
+	xasprintf(&head, "%s *%s* is *%s* on *%s*%s%s",
+	    slack_severity[m->severity].emoji, eproc, m->state, ehost,
+	    esum[0] != '\0' ? "\n" : "", esum);
+	json_object_array_add(blocks, slack_section(head));
+
+	b = json_object_new_object();
+	json_object_object_add(b, "type", json_object_new_string("section"));
+	fields = json_object_new_array();
+	slack_field(fields, "Host", m->host);
+	slack_field(fields, "Process", proc);
+	slack_field(fields, "State", m->state);
+	if (m->from_state != NULL) {
+		xasprintf(&trans, "%s → %s", m->from_state, m->state);
+		slack_field(fields, "Transition", trans);
+		free(trans);
+	}
+	slack_field(fields, "pid", m->pid);
+	slack_field(fields, "tries", m->tries);
+	slack_field(fields, "expected", m->expected);
+	json_object_object_add(b, "fields", fields);
+	json_object_array_add(blocks, b);
+
+	if (m->event_id != NULL || m->time != NULL) {
+		e1 = slack_escape(m->time != NULL ? m->time : "");
+		e2 = slack_escape(m->event_id != NULL ? m->event_id : "");
+		xasprintf(&ctx, "svrelay%s%s%s%s", e1[0] ? " · " : "", e1,
+		    e2[0] ? " · event " : "", e2);
+		b = json_object_new_object();
+		json_object_object_add(b, "type",
+		    json_object_new_string("context"));
+		elems = json_object_new_array();
+		json_object_array_add(elems, slack_mrkdwn(ctx,
+		    SLACK_MAX_SECTION));
+		json_object_object_add(b, "elements", elems);
+		json_object_array_add(blocks, b);
+		free(ctx);
+		free(e1);
+		free(e2);
+	}
+	slack_limit_blocks(blocks);
+
+	att = json_object_new_object();
+	json_object_object_add(att, "color",
+	    json_object_new_string(slack_severity[m->severity].color));
+	json_object_object_add(att, "fallback", json_object_new_string(text));
+	json_object_object_add(att, "blocks", blocks);
+	atts = json_object_new_array();
+	json_object_array_add(atts, att);
+	json_object_object_add(msg, "attachments", atts);
+
+	free(head);
+	free(esum);
+	free(ehost);
+	free(eproc);
+	free(proc);
+	free(text);
+	return (msg);
+}
+
+char *
+slack_body(struct json_object *message, enum slack_mode mode,
+    const char *channel, const char *thread_ts, const char *update_ts)
+{
+	struct json_object	*o;
+	char			*s;
+
+	o = json_object_new_object();
+	if (mode == SLACK_API && channel != NULL)
+		json_object_object_add(o, "channel",
+		    json_object_new_string(channel));
+	if (mode == SLACK_API && update_ts != NULL)
+		json_object_object_add(o, "ts",
+		    json_object_new_string(update_ts));
+	if (mode == SLACK_API && thread_ts != NULL && update_ts == NULL)
+		json_object_object_add(o, "thread_ts",
+		    json_object_new_string(thread_ts));
+	json_object_object_foreach(message, k, v)
+		json_object_object_add(o, k, json_object_get(v));
+	s = xstrdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return (s);
+}
+
+/* The first line of a plain-text body, printable, for an error text. */
+static void
+slack_bodyword(const struct http_result *r, char *dst, size_t len)
+{
+	size_t	i, j = 0;
+
+	dst[0] = '\0';
+	if (r->body == NULL)
+		return;
+	for (i = 0; i < r->bodylen && j + 1 < len && j < 64; i++) {
+		if (r->body[i] == '\n' || r->body[i] == '\r')
+			break;
+		dst[j++] = isprint((unsigned char)r->body[i]) ?
+		    r->body[i] : '?';
+	}
+	dst[j] = '\0';
+}
+
+static void
+slack_setverdict(struct slack_answer *a, enum slack_verdict v,
+    const char *error)
+{
+	a->verdict = v;
+	snprintf(a->error, sizeof a->error, "%s", error);
+}
+
+/* An ok:false error from the Web API. */
+static void
+slack_api_error(struct slack_answer *a, const char *error)
+{
+	if (slack_inlist(slack_ratelimit_errors, error))
+		slack_setverdict(a, SLACK_RATELIMITED, error);
+	else if (slack_inlist(slack_transient_errors, error))
+		slack_setverdict(a, SLACK_TRANSIENT, error);
+	else {
+		slack_setverdict(a, SLACK_PERMANENT, error);
+		a->unknown = !slack_inlist(slack_permanent_errors, error);
+	}
+}
+
+/* Parse an API body: 1 if it was a JSON object with a boolean "ok". */
+static int
+slack_api_body(const struct http_result *r, struct slack_answer *a)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o, *v;
+	const char		*err;
+	int			 done = 0;
+
+	if (r->body == NULL || r->bodylen == 0)
+		return (0);
+	tok = json_tokener_new();
+	o = json_tokener_parse_ex(tok, r->body, (int)r->bodylen);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "ok", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		goto out;
+	done = 1;
+	if (json_object_get_boolean(v)) {
+		slack_setverdict(a, SLACK_OK, "");
+		if (json_object_object_get_ex(o, "ts", &v) &&
+		    json_object_is_type(v, json_type_string))
+			snprintf(a->ts, sizeof a->ts, "%s",
+			    json_object_get_string(v));
+		if (json_object_object_get_ex(o, "channel", &v) &&
+		    json_object_is_type(v, json_type_string))
+			snprintf(a->channel, sizeof a->channel, "%s",
+			    json_object_get_string(v));
+	} else {
+		if (json_object_object_get_ex(o, "error", &v) &&
+		    json_object_is_type(v, json_type_string))
+			err = json_object_get_string(v);
+		else
+			err = "unknown_error";
+		slack_api_error(a, err);
+	}
+out:
+	json_object_put(o);
+	return (done);
+}
+
+void
+slack_classify(enum slack_mode mode, const struct http_result *r,
+    struct slack_answer *a)
+{
+	char	word[80], buf[128];
+	size_t	n;
+
+	memset(a, 0, sizeof *a);
+	if (r->status == 0) {
+		snprintf(buf, sizeof buf, "%s", r->timed_out ? "timeout" :
+		    (r->error != NULL && r->error[0] != '\0') ? r->error :
+		    "connection failed");
+		slack_setverdict(a, SLACK_TRANSIENT, buf);
+		return;
+	}
+	slack_bodyword(r, word, sizeof word);
+	if (r->status == 429) {
+		slack_setverdict(a, SLACK_RATELIMITED, "http 429");
+		return;
+	}
+	if (r->status >= 500) {
+		snprintf(buf, sizeof buf, "http %ld%s%s", r->status,
+		    word[0] ? " " : "", word);
+		slack_setverdict(a, SLACK_TRANSIENT, buf);
+		return;
+	}
+	if (mode == SLACK_WEBHOOK) {
+		if (r->status >= 200 && r->status < 300) {
+			n = r->bodylen;
+			while (n > 0 && isspace((unsigned char)r->body[n - 1]))
+				n--;
+			if (n == 2 && memcmp(r->body, "ok", 2) == 0)
+				slack_setverdict(a, SLACK_OK, "");
+			else
+				slack_setverdict(a, SLACK_TRANSIENT,
+				    "garbage answer");
+			return;
+		}
+		snprintf(buf, sizeof buf, "%s%shttp %ld", word,
+		    word[0] ? ", " : "", r->status);
+		slack_setverdict(a, SLACK_PERMANENT, buf);
+		return;
+	}
+	if (slack_api_body(r, a)) {
+		/* A JSON answer with "ok": it says what happened. */
+		if (a->verdict == SLACK_OK && (r->status < 200 ||
+		    r->status >= 300)) {
+			snprintf(buf, sizeof buf, "http %ld", r->status);
+			slack_setverdict(a, SLACK_PERMANENT, buf);
+		}
+		return;
+	}
+	if (r->status >= 200 && r->status < 300)
+		slack_setverdict(a, SLACK_TRANSIENT, "garbage answer");
+	else {
+		snprintf(buf, sizeof buf, "http %ld", r->status);
+		slack_setverdict(a, SLACK_PERMANENT, buf);
+	}
+}

@@ -1,0 +1,459 @@
+/*
+ * The delivery engine end to end in one process: delivery.c, http.c
+ * (libcurl multi on a libevent base) and the outbox against a small Slack
+ * made with libevent's evhttp on the same event_base.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+
+#include "check_util.h"
+#include "conf.h"
+#include "delivery.h"
+#include "delivery_int.h"
+#include "log.h"
+#include "svevent.h"
+#include "xmalloc.h"
+
+#define MAXREQ	64
+
+/* What the fake answers, in turn; the last answer repeats. */
+struct answer {
+	int		 status;
+	const char	*body;
+	const char	*retry_after;
+};
+
+static struct {
+	struct event_base	*base;
+	struct evhttp		*http;
+	int			 port;
+	char			 dir[64];
+	struct conf		*conf;
+	const struct answer	*answers;
+	int			 nanswers;
+	int			 nreq;
+	int64_t			 when[MAXREQ];
+	char			*path[MAXREQ];
+	char			*auth[MAXREQ];
+	char			*body[MAXREQ];
+	struct json_object	*reply;
+	int			 replies;
+} t;
+
+static void
+fake_cb(struct evhttp_request *req, void *arg)
+{
+	const struct answer	*a;
+	struct evbuffer		*in, *out;
+	const char		*auth;
+	size_t			 len;
+	int			 i = t.nreq;
+
+	if (i < MAXREQ) {
+		t.when[i] = pace_now_ms();
+		t.path[i] = xstrdup(evhttp_request_get_uri(req));
+		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Authorization");
+		t.auth[i] = auth != NULL ? xstrdup(auth) : NULL;
+		in = evhttp_request_get_input_buffer(req);
+		len = evbuffer_get_length(in);
+		t.body[i] = xmalloc(len + 1);
+		evbuffer_remove(in, t.body[i], len);
+		t.body[i][len] = '\0';
+	}
+	t.nreq++;
+	a = &t.answers[i < t.nanswers ? i : t.nanswers - 1];
+	if (a->retry_after != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", a->retry_after);
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "%s", a->body);
+	evhttp_send_reply(req, a->status, "X", out);
+	evbuffer_free(out);
+}
+
+static void
+setup(void)
+{
+	struct evhttp_bound_socket	*bs;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sl = sizeof ss;
+
+	memset(&t, 0, sizeof t);
+	log_init("check_http", 0, LOG_LEVEL_WARN);
+	snprintf(t.dir, sizeof t.dir, "/tmp/check_http.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t.dir));
+	t.base = event_base_new();
+	t.http = evhttp_new(t.base);
+	evhttp_set_gencb(t.http, fake_cb, NULL);
+	bs = evhttp_bind_socket_with_handle(t.http, "127.0.0.1", 0);
+	ck_assert_ptr_nonnull(bs);
+	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+	    &sl);
+	t.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void
+teardown(void)
+{
+	char	cmd[128];
+	int	i;
+
+	delivery_shutdown();
+	for (i = 0; i < t.nreq && i < MAXREQ; i++) {
+		free(t.path[i]);
+		free(t.auth[i]);
+		free(t.body[i]);
+	}
+	if (t.reply != NULL)
+		json_object_put(t.reply);
+	conf_free(t.conf);
+	evhttp_free(t.http);
+	event_base_free(t.base);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", t.dir);
+	if (system(cmd) != 0)
+		abort();
+}
+
+/* A config with slack settings (libconfig) and start delivery. */
+static void
+start(const char *slack, const struct answer *answers, int n)
+{
+	char	 path[128], *err = NULL;
+	FILE	*f;
+
+	t.answers = answers;
+	t.nanswers = n;
+	snprintf(path, sizeof path, "%s/svrelay.conf", t.dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "spool_dir = \"%s\";\nhost = \"unit-host\";\n"
+	    "slack = { %s retry_min_ms = 100; retry_max_ms = 400; "
+	    "timeout_ms = 2000; };\n", t.dir, slack);
+	fclose(f);
+	t.conf = conf_load(path, &err);
+	if (t.conf == NULL)
+		ck_abort_msg("conf: %s", err);
+	ck_assert_int_eq(delivery_init(t.base, t.conf), 0);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int	(*cond)(void) = arg;
+
+	if (cond())
+		event_base_loopbreak(t.base);
+}
+
+static void
+stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(t.base);
+}
+
+/* Run the loop until cond() holds or ms pass; returns cond(). */
+static int
+run_until(int (*cond)(void), int ms)
+{
+	struct event	*tick, *stop;
+	struct timeval	 tv = { 0, 10000 }, end;
+
+	tick = event_new(t.base, -1, EV_PERSIST, tick_cb, cond);
+	event_add(tick, &tv);
+	end.tv_sec = ms / 1000;
+	end.tv_usec = (ms % 1000) * 1000;
+	stop = evtimer_new(t.base, stop_cb, NULL);
+	evtimer_add(stop, &end);
+	event_base_dispatch(t.base);
+	event_free(tick);
+	event_free(stop);
+	return (cond());
+}
+
+static void
+feed(const char *name, const char *payload)
+{
+	struct svevent	*ev;
+	char		 err[128];
+
+	ev = svevent_new();
+	ev->id = xstrdup("unit:sv:1:1");
+	ev->name = xstrdup(name);
+	svevent_set_time(ev, svevent_now_ms());
+	ck_assert_int_eq(svevent_set_payload(ev, payload, strlen(payload),
+	    err, sizeof err), 0);
+	delivery_event(ev);
+	svevent_free(ev);
+}
+
+static int	want;
+static int
+got_requests(void)
+{
+	return (t.nreq >= want);
+}
+
+static struct json_object *
+status(void)
+{
+	struct json_object	*o, *d;
+
+	o = json_object_new_object();
+	delivery_status(o);
+	ck_assert(json_object_object_get_ex(o, "delivery", &d));
+	json_object_get(d);
+	json_object_put(o);
+	return (d);
+}
+
+static int64_t
+status_int(const char *key)
+{
+	struct json_object	*s, *v;
+	int64_t			 n;
+
+	s = status();
+	ck_assert(json_object_object_get_ex(s, key, &v));
+	n = json_object_get_int64(v);
+	json_object_put(s);
+	return (n);
+}
+
+static int
+sent_is_1(void)
+{
+	return (status_int("sent") == 1);
+}
+
+static char *
+slurp(const char *name)
+{
+	char	 path[160], *buf;
+	FILE	*f;
+	long	 n;
+
+	snprintf(path, sizeof path, "%s/%s", t.dir, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return (xstrdup(""));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = xmalloc(n + 1);
+	ck_assert_int_eq(fread(buf, 1, n, f), n);
+	buf[n] = '\0';
+	fclose(f);
+	return (buf);
+}
+
+START_TEST(test_http_webhook_delivers)
+{
+	static const struct answer	ok[] = { { 200, "ok", NULL } };
+	char				cfg[256], *s;
+
+	snprintf(cfg, sizeof cfg, "webhook_url = \"http://127.0.0.1:%d/"
+	    "services/T000/B000/SECRETPART\";", t.port);
+	start(cfg, ok, 1);
+	feed("PROCESS_STATE_FATAL", "processname:p groupname:g "
+	    "from_state:BACKOFF");
+	ck_assert(run_until(sent_is_1, 5000));
+	ck_assert_int_eq(t.nreq, 1);
+	ck_assert_str_eq(t.path[0], "/services/T000/B000/SECRETPART");
+	ck_assert_ptr_null(t.auth[0]);
+	ck_assert_ptr_nonnull(strstr(t.body[0], "g:p FATAL on unit-host"));
+	ck_assert_ptr_null(strstr(t.body[0], "\"channel\""));
+	s = slurp(OUTBOX_FILE);
+	ck_assert_ptr_nonnull(strstr(s, "\"state\":\"queued\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"state\":\"sent\""));
+	ck_assert_ptr_null(strstr(s, "SECRETPART"));
+	free(s);
+	/* Not notified: a RUNNING. */
+	feed("PROCESS_STATE_RUNNING", "processname:p groupname:g "
+	    "from_state:STARTING pid:1");
+	run_until(sent_is_1, 100);
+	ck_assert_int_eq(t.nreq, 1);
+}
+END_TEST
+
+START_TEST(test_http_api_retry_after)
+{
+	static const struct answer	a[] = {
+		{ 429, "{\"ok\":false,\"error\":\"ratelimited\"}", "1" },
+		{ 200, "{\"ok\":true,\"channel\":\"C1\",\"ts\":\"11.22\"}",
+		    NULL },
+	};
+	char				cfg[256];
+
+	snprintf(cfg, sizeof cfg, "token = \"xoxb-unit-secret\"; channel = "
+	    "\"#ops\"; api_url = \"http://127.0.0.1:%d/api/\";", t.port);
+	start(cfg, a, 2);
+	feed("PROCESS_STATE_EXITED", "processname:p groupname:g "
+	    "from_state:RUNNING expected:0 pid:77");
+	ck_assert(run_until(sent_is_1, 5000));
+	ck_assert_int_eq(t.nreq, 2);
+	ck_assert_str_eq(t.path[0], "/api/chat.postMessage");
+	ck_assert_str_eq(t.auth[0], "Bearer xoxb-unit-secret");
+	ck_assert_ptr_nonnull(strstr(t.body[0], "\"channel\":\"#ops\""));
+	ck_assert_int_ge(t.when[1] - t.when[0], 1000);
+	ck_assert_int_eq(status_int("retries"), 1);
+}
+END_TEST
+
+static int
+dead_is_1(void)
+{
+	return (status_int("dead_letters") == 1);
+}
+
+START_TEST(test_http_api_invalid_auth_dead)
+{
+	static const struct answer	a[] = {
+		{ 200, "{\"ok\":false,\"error\":\"invalid_auth\"}", NULL },
+	};
+	struct json_object		*s, *v;
+	char				cfg[256], *f;
+
+	snprintf(cfg, sizeof cfg, "token = \"xoxb-unit-secret\"; channel = "
+	    "\"#ops\"; api_url = \"http://127.0.0.1:%d/api/\";", t.port);
+	start(cfg, a, 1);
+	feed("PROCESS_STATE_FATAL", "processname:p groupname:g "
+	    "from_state:BACKOFF");
+	ck_assert(run_until(dead_is_1, 5000));
+	run_until(dead_is_1, 500);
+	ck_assert_int_eq(t.nreq, 1);
+	s = status();
+	ck_assert(json_object_object_get_ex(s, "last_error", &v));
+	ck_assert_str_eq(json_object_get_string(v), "invalid_auth");
+	ck_assert_ptr_null(strstr(json_object_to_json_string(s), "xoxb"));
+	json_object_put(s);
+	f = slurp(OUTBOX_DEAD_FILE);
+	ck_assert_ptr_nonnull(strstr(f, "invalid_auth"));
+	ck_assert_ptr_null(strstr(f, "xoxb"));
+	free(f);
+	f = slurp(OUTBOX_FILE);
+	ck_assert_ptr_nonnull(strstr(f, "\"state\":\"failed\""));
+	ck_assert_ptr_null(strstr(f, "xoxb"));
+	free(f);
+}
+END_TEST
+
+static void
+reply_cb(void *arg, struct json_object *o)
+{
+	t.reply = o;
+	t.replies++;
+}
+
+static int
+replied(void)
+{
+	return (t.replies > 0);
+}
+
+START_TEST(test_http_test_command_and_retry_dead)
+{
+	static const struct answer	a[] = {
+		{ 404, "no_service", NULL },
+		{ 404, "no_service", NULL },
+		{ 200, "ok", NULL },
+	};
+	struct json_object		*v;
+	char				cfg[256];
+
+	snprintf(cfg, sizeof cfg, "webhook_url = \"http://127.0.0.1:%d/"
+	    "services/T000/B000/SECRETPART\";", t.port);
+	start(cfg, a, 3);
+	ck_assert_int_eq(delivery_command("nope", NULL, reply_cb, NULL), -1);
+	ck_assert_int_eq(delivery_command("test", NULL, reply_cb, NULL), 0);
+	ck_assert(run_until(replied, 5000));
+	ck_assert(json_object_object_get_ex(t.reply, "http_status", &v));
+	ck_assert_int_eq(json_object_get_int(v), 404);
+	ck_assert(json_object_object_get_ex(t.reply, "body", &v));
+	ck_assert_str_eq(json_object_get_string(v), "no_service");
+	ck_assert(json_object_object_get_ex(t.reply, "result", &v));
+	ck_assert_str_eq(json_object_get_string(v), "dead");
+	ck_assert_ptr_null(strstr(json_object_to_json_string(t.reply),
+	    "SECRETPART"));
+	json_object_put(t.reply);
+	t.reply = NULL;
+	t.replies = 0;
+
+	/* A second dead letter, then both listed and re-sent. */
+	feed("PROCESS_STATE_FATAL", "processname:p groupname:g "
+	    "from_state:BACKOFF");
+	want = 2;
+	ck_assert(run_until(got_requests, 5000));
+	run_until(got_requests, 200);
+	ck_assert_int_eq(delivery_command("dead", NULL, reply_cb, NULL), 0);
+	ck_assert_int_eq(t.replies, 1);
+	ck_assert(json_object_object_get_ex(t.reply, "count", &v));
+	ck_assert_int_eq(json_object_get_int(v), 2);
+	json_object_put(t.reply);
+	t.reply = NULL;
+	ck_assert_int_eq(delivery_command("retry-dead", NULL, reply_cb, NULL),
+	    0);
+	ck_assert(json_object_object_get_ex(t.reply, "requeued", &v));
+	ck_assert_int_eq(json_object_get_int(v), 2);
+	ck_assert_int_eq(status_int("dead_letters"), 0);
+	want = 4;
+	if (!run_until(got_requests, 10000))
+		ck_abort_msg("%d requests", t.nreq);
+	run_until(got_requests, 200);
+	ck_assert_int_eq(status_int("sent"), 2);
+}
+END_TEST
+
+START_TEST(test_http_restart_resends_queued)
+{
+	static const struct answer	a[] = { { 200, "ok", NULL } };
+	char				cfg[256], path[160];
+	FILE				*f;
+
+	/* Left queued by a svrelayd that died. */
+	snprintf(path, sizeof path, "%s/%s", t.dir, OUTBOX_FILE);
+	f = fopen(path, "w");
+	fprintf(f, "{\"state\":\"queued\",\"id\":\"old-1\",\"text\":\"left "
+	    "over\",\"message\":{\"text\":\"left over\"}}\n"
+	    "{\"state\":\"queued\",\"id\":\"old-2\",\"text\":\"done\"}\n"
+	    "{\"state\":\"sent\",\"id\":\"old-2\",\"text\":\"done\"}\n");
+	fclose(f);
+	snprintf(cfg, sizeof cfg, "webhook_url = \"http://127.0.0.1:%d/"
+	    "services/T000/B000/SECRETPART\";", t.port);
+	start(cfg, a, 1);
+	ck_assert(run_until(sent_is_1, 5000));
+	run_until(sent_is_1, 200);
+	ck_assert_int_eq(t.nreq, 1);
+	ck_assert_ptr_nonnull(strstr(t.body[0], "left over"));
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite	*s = suite_create("http");
+	TCase	*tc = tcase_create("delivery");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_http_webhook_delivers);
+	tcase_add_test(tc, test_http_api_retry_after);
+	tcase_add_test(tc, test_http_api_invalid_auth_dead);
+	tcase_add_test(tc, test_http_test_command_and_retry_dead);
+	tcase_add_test(tc, test_http_restart_resends_queued);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+CHECK_MAIN(http_suite)

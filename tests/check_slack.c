@@ -1,0 +1,563 @@
+/*
+ * slack.c, notify.c and pace.c: the messages (fields, limits, both modes),
+ * what each of Slack's answers means, backoff and pacing.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "check_util.h"
+#include "delivery_int.h"
+#include "svevent.h"
+#include "xmalloc.h"
+
+static struct svevent *
+mkevent(const char *name, const char *payload)
+{
+	struct svevent	*ev;
+	char		 err[128];
+
+	ev = svevent_new();
+	ev->id = xstrdup("web-1:sv:42:7");
+	ev->host = xstrdup("web-1");
+	ev->name = xstrdup(name);
+	ev->time = xstrdup("2024-05-01T12:00:00.000Z");
+	ck_assert_int_eq(svevent_set_payload(ev, payload, strlen(payload),
+	    err, sizeof err), 0);
+	return (ev);
+}
+
+static struct json_object *
+parse(const char *s)
+{
+	struct json_object	*o;
+
+	o = json_tokener_parse(s);
+	ck_assert_ptr_nonnull(o);
+	return (o);
+}
+
+/* All the text of a message's blocks, concatenated. */
+static void
+blocktext(struct json_object *o, char *buf, size_t len)
+{
+	const char	*s;
+	size_t		 i;
+
+	switch (json_object_get_type(o)) {
+	case json_type_object:
+		json_object_object_foreach(o, k, v) {
+			if (strcmp(k, "text") == 0 &&
+			    json_object_is_type(v, json_type_string)) {
+				s = json_object_get_string(v);
+				strncat(buf, s, len - strlen(buf) - 1);
+				strncat(buf, "\n", len - strlen(buf) - 1);
+			} else
+				blocktext(v, buf, len);
+		}
+		break;
+	case json_type_array:
+		for (i = 0; i < json_object_array_length(o); i++)
+			blocktext(json_object_array_get_idx(o, i), buf, len);
+		break;
+	default:
+		break;
+	}
+}
+
+START_TEST(test_slack_fatal_message)
+{
+	struct svevent		*ev;
+	struct notify_msg	*m;
+	struct json_object	*msg, *v, *att;
+	const char		*text;
+	char			 all[8192] = "";
+
+	ev = mkevent("PROCESS_STATE_FATAL",
+	    "processname:api_00 groupname:api from_state:BACKOFF");
+	m = notify_event(ev, "other-host");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(m->severity, NOTIFY_DANGER);
+	msg = slack_message(m);
+	ck_assert(json_object_object_get_ex(msg, "text", &v));
+	text = json_object_get_string(v);
+	ck_assert_ptr_nonnull(strstr(text, "web-1"));
+	ck_assert_ptr_nonnull(strstr(text, "api:api_00"));
+	ck_assert_ptr_nonnull(strstr(text, "FATAL"));
+	ck_assert_ptr_nonnull(strstr(text, "BACKOFF → FATAL"));
+	ck_assert_ptr_nonnull(strstr(text, ":red_circle:"));
+	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
+	att = json_object_array_get_idx(v, 0);
+	ck_assert(json_object_object_get_ex(att, "color", &v));
+	ck_assert_str_eq(json_object_get_string(v), "#d00000");
+	ck_assert(json_object_object_get_ex(att, "blocks", &v));
+	ck_assert_int_le(json_object_array_length(v), SLACK_MAX_BLOCKS);
+	blocktext(att, all, sizeof all);
+	ck_assert_ptr_nonnull(strstr(all, "*Host*\nweb-1"));
+	ck_assert_ptr_nonnull(strstr(all, "*Process*\napi:api_00"));
+	ck_assert_ptr_nonnull(strstr(all, "*Transition*\nBACKOFF → FATAL"));
+	ck_assert_ptr_nonnull(strstr(all, "web-1:sv:42:7"));
+	ck_assert_ptr_null(strstr(all, "*pid*"));
+	json_object_put(msg);
+	notify_msg_free(m);
+	svevent_free(ev);
+}
+END_TEST
+
+START_TEST(test_slack_exited_message)
+{
+	struct svevent		*ev;
+	struct notify_msg	*m;
+	struct json_object	*msg, *v;
+	char			 all[8192] = "";
+	const char		*text;
+
+	ev = mkevent("PROCESS_STATE_EXITED", "processname:w groupname:jobs "
+	    "from_state:RUNNING expected:0 pid:4321");
+	m = notify_event(ev, "x");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(m->severity, NOTIFY_WARNING);
+	msg = slack_message(m);
+	ck_assert(json_object_object_get_ex(msg, "text", &v));
+	text = json_object_get_string(v);
+	ck_assert_ptr_nonnull(strstr(text, "jobs:w EXITED on web-1"));
+	ck_assert_ptr_nonnull(strstr(text, "RUNNING → EXITED"));
+	ck_assert_ptr_nonnull(strstr(text, "pid 4321"));
+	ck_assert_ptr_nonnull(strstr(text, "expected 0"));
+	blocktext(msg, all, sizeof all);
+	ck_assert_ptr_nonnull(strstr(all, "*pid*\n4321"));
+	ck_assert_ptr_nonnull(strstr(all, "*expected*\n0"));
+	json_object_put(msg);
+	notify_msg_free(m);
+	svevent_free(ev);
+}
+END_TEST
+
+START_TEST(test_slack_rule_ignores_the_rest)
+{
+	struct svevent	*ev;
+
+	ev = mkevent("PROCESS_STATE_EXITED", "processname:w groupname:w "
+	    "from_state:RUNNING expected:1 pid:1");
+	ck_assert_ptr_null(notify_event(ev, "h"));
+	svevent_free(ev);
+	ev = mkevent("PROCESS_STATE_RUNNING", "processname:w groupname:w "
+	    "from_state:STARTING pid:1");
+	ck_assert_ptr_null(notify_event(ev, "h"));
+	svevent_free(ev);
+	ev = mkevent("PROCESS_STATE_BACKOFF", "processname:w groupname:w "
+	    "from_state:STARTING tries:2");
+	ck_assert_ptr_null(notify_event(ev, "h"));
+	svevent_free(ev);
+}
+END_TEST
+
+START_TEST(test_slack_tries_and_host_fallback)
+{
+	struct notify_msg	 m;
+	char			*t;
+
+	memset(&m, 0, sizeof m);
+	m.severity = NOTIFY_DANGER;
+	m.host = "h1";
+	m.group = "g";
+	m.process = "p";
+	m.state = "FATAL";
+	m.from_state = "BACKOFF";
+	m.tries = "3";
+	t = slack_text(&m);
+	ck_assert_ptr_nonnull(strstr(t, "g:p FATAL on h1 (BACKOFF → FATAL, "
+	    "tries 3)"));
+	free(t);
+}
+END_TEST
+
+START_TEST(test_slack_escapes_mrkdwn)
+{
+	struct notify_msg	 m;
+	char			*t;
+
+	memset(&m, 0, sizeof m);
+	m.host = "h";
+	m.group = "a<b>";
+	m.process = "c&d";
+	m.state = "FATAL";
+	t = slack_text(&m);
+	ck_assert_ptr_nonnull(strstr(t, "a&lt;b&gt;:c&amp;d"));
+	free(t);
+}
+END_TEST
+
+START_TEST(test_slack_truncate_utf8)
+{
+	char	*s, *t;
+	size_t	 i, n = 5000;
+
+	/* "é" is two bytes: a byte cut would split one. */
+	s = xmalloc(n * 2 + 1);
+	for (i = 0; i < n; i++)
+		memcpy(s + 2 * i, "é", 2);
+	s[n * 2] = '\0';
+	t = slack_truncate(s, SLACK_MAX_SECTION);
+	ck_assert_uint_eq(slack_strlen(t), SLACK_MAX_SECTION);
+	ck_assert_ptr_nonnull(strstr(t, SLACK_TRUNC_MARKER));
+	ck_assert_str_eq(t + strlen(t) - strlen(SLACK_TRUNC_MARKER),
+	    SLACK_TRUNC_MARKER);
+	/* Every byte before the marker is a whole "é". */
+	for (i = 0; i < strlen(t) - strlen(SLACK_TRUNC_MARKER); i += 2)
+		ck_assert(memcmp(t + i, "é", 2) == 0);
+	free(t);
+	/* Short enough: unchanged. */
+	t = slack_truncate("héllo", 5);
+	ck_assert_str_eq(t, "héllo");
+	free(t);
+	t = slack_truncate("héllo wörld, and a lot more", 20);
+	ck_assert_uint_eq(slack_strlen(t), 20);
+	ck_assert_str_eq(t, "héllo w" SLACK_TRUNC_MARKER);
+	free(t);
+	/* No room for the marker: a plain cut, still on a boundary. */
+	t = slack_truncate("ééééé", 3);
+	ck_assert_str_eq(t, "ééé");
+	free(t);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_slack_truncate_keeps_escapes_whole)
+{
+	char	 s[64];
+	char	*t;
+	size_t	 markerlen = slack_strlen(SLACK_TRUNC_MARKER);
+
+	/* Cut would fall inside "&amp;": the whole escape goes. */
+	snprintf(s, sizeof s, "abcdefghij&amp;klmnopqrstuvwxyz");
+	t = slack_truncate(s, 12 + markerlen);
+	ck_assert_str_eq(t, "abcdefghij" SLACK_TRUNC_MARKER);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_slack_limits_in_message)
+{
+	struct notify_msg	 m;
+	struct json_object	*msg, *v, *att, *blocks, *b, *f;
+	char			*big;
+	size_t			 i;
+
+	big = xmalloc(60001);
+	for (i = 0; i < 60000; i++)
+		big[i] = 'x';
+	big[60000] = '\0';
+	memset(&m, 0, sizeof m);
+	m.host = "h";
+	m.group = "g";
+	m.process = big;
+	m.state = "FATAL";
+	m.summary = big;
+	msg = slack_message(&m);
+	ck_assert(json_object_object_get_ex(msg, "text", &v));
+	ck_assert_uint_le(slack_strlen(json_object_get_string(v)),
+	    SLACK_MAX_TEXT);
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(v),
+	    SLACK_TRUNC_MARKER));
+	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
+	att = json_object_array_get_idx(v, 0);
+	ck_assert(json_object_object_get_ex(att, "blocks", &blocks));
+	for (i = 0; i < json_object_array_length(blocks); i++) {
+		b = json_object_array_get_idx(blocks, i);
+		if (json_object_object_get_ex(b, "text", &v)) {
+			json_object_object_get_ex(v, "text", &v);
+			ck_assert_uint_le(slack_strlen(
+			    json_object_get_string(v)), SLACK_MAX_SECTION);
+		}
+		if (json_object_object_get_ex(b, "fields", &f)) {
+			size_t j;
+			for (j = 0; j < json_object_array_length(f); j++) {
+				json_object_object_get_ex(
+				    json_object_array_get_idx(f, j), "text",
+				    &v);
+				ck_assert_uint_le(slack_strlen(
+				    json_object_get_string(v)),
+				    SLACK_MAX_FIELD);
+			}
+		}
+	}
+	json_object_put(msg);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_slack_body_modes)
+{
+	struct json_object	*msg, *o, *v;
+	char			*b;
+
+	msg = parse("{\"text\":\"hi\",\"attachments\":[]}");
+	b = slack_body(msg, SLACK_WEBHOOK, "#ops", "1.2", NULL);
+	o = parse(b);
+	ck_assert(!json_object_object_get_ex(o, "channel", &v));
+	ck_assert(!json_object_object_get_ex(o, "thread_ts", &v));
+	ck_assert(json_object_object_get_ex(o, "text", &v));
+	ck_assert(json_object_object_get_ex(o, "attachments", &v));
+	json_object_put(o);
+	free(b);
+
+	b = slack_body(msg, SLACK_API, "#ops", "1.2", NULL);
+	o = parse(b);
+	ck_assert(json_object_object_get_ex(o, "channel", &v));
+	ck_assert_str_eq(json_object_get_string(v), "#ops");
+	ck_assert(json_object_object_get_ex(o, "thread_ts", &v));
+	ck_assert_str_eq(json_object_get_string(v), "1.2");
+	ck_assert(json_object_object_get_ex(o, "text", &v));
+	ck_assert_str_eq(json_object_get_string(v), "hi");
+	json_object_put(o);
+	free(b);
+
+	b = slack_body(msg, SLACK_API, "C123", NULL, "9.9");
+	o = parse(b);
+	ck_assert(json_object_object_get_ex(o, "ts", &v));
+	ck_assert_str_eq(json_object_get_string(v), "9.9");
+	ck_assert(!json_object_object_get_ex(o, "thread_ts", &v));
+	json_object_put(o);
+	free(b);
+	json_object_put(msg);
+}
+END_TEST
+
+/* Classify (mode, status, body) and return the verdict. */
+static enum slack_verdict
+classify(enum slack_mode mode, long status, const char *body,
+    struct slack_answer *a)
+{
+	struct http_result	r;
+
+	memset(&r, 0, sizeof r);
+	r.status = status;
+	r.body = body;
+	r.bodylen = strlen(body);
+	r.retry_after = -1;
+	r.error = "";
+	slack_classify(mode, &r, a);
+	return (a->verdict);
+}
+
+START_TEST(test_slack_classify_webhook)
+{
+	struct slack_answer	a;
+
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 200, "ok", &a), SLACK_OK);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 200, "ok\n", &a), SLACK_OK);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 200, "<html>", &a),
+	    SLACK_TRANSIENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 429, "", &a),
+	    SLACK_RATELIMITED);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 500, "rollup_error", &a),
+	    SLACK_TRANSIENT);
+	ck_assert_ptr_nonnull(strstr(a.error, "rollup_error"));
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 503, "", &a),
+	    SLACK_TRANSIENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 400, "invalid_payload", &a),
+	    SLACK_PERMANENT);
+	ck_assert_ptr_nonnull(strstr(a.error, "invalid_payload"));
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 400, "no_text", &a),
+	    SLACK_PERMANENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 403, "invalid_token", &a),
+	    SLACK_PERMANENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 403, "action_prohibited",
+	    &a), SLACK_PERMANENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 404, "channel_not_found",
+	    &a), SLACK_PERMANENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 404, "no_service", &a),
+	    SLACK_PERMANENT);
+	ck_assert_int_eq(classify(SLACK_WEBHOOK, 410, "channel_is_archived",
+	    &a), SLACK_PERMANENT);
+}
+END_TEST
+
+START_TEST(test_slack_classify_api)
+{
+	struct slack_answer	 a;
+	const char		*perm[] = { "invalid_auth", "not_authed",
+	    "token_revoked", "account_inactive", "channel_not_found",
+	    "not_in_channel", "is_archived", "invalid_blocks", "no_text",
+	    "missing_scope", "msg_too_long", NULL };
+	const char		*trans[] = { "internal_error", "fatal_error",
+	    "service_unavailable", "request_timeout", NULL };
+	char			 body[128];
+	int			 i;
+
+	ck_assert_int_eq(classify(SLACK_API, 200, "{\"ok\":true,"
+	    "\"channel\":\"C1\",\"ts\":\"1503435956.000247\"}", &a),
+	    SLACK_OK);
+	ck_assert_str_eq(a.ts, "1503435956.000247");
+	ck_assert_str_eq(a.channel, "C1");
+	for (i = 0; perm[i] != NULL; i++) {
+		snprintf(body, sizeof body, "{\"ok\":false,\"error\":\"%s\"}",
+		    perm[i]);
+		ck_assert_int_eq(classify(SLACK_API, 200, body, &a),
+		    SLACK_PERMANENT);
+		ck_assert_str_eq(a.error, perm[i]);
+		ck_assert_int_eq(a.unknown, 0);
+	}
+	for (i = 0; trans[i] != NULL; i++) {
+		snprintf(body, sizeof body, "{\"ok\":false,\"error\":\"%s\"}",
+		    trans[i]);
+		ck_assert_int_eq(classify(SLACK_API, 200, body, &a),
+		    SLACK_TRANSIENT);
+	}
+	ck_assert_int_eq(classify(SLACK_API, 200, "{\"ok\":false,\"error\":"
+	    "\"something_new\"}", &a), SLACK_PERMANENT);
+	ck_assert_int_eq(a.unknown, 1);
+	ck_assert_int_eq(classify(SLACK_API, 200, "{\"ok\":false,\"error\":"
+	    "\"ratelimited\"}", &a), SLACK_RATELIMITED);
+	ck_assert_int_eq(classify(SLACK_API, 429, "{\"ok\":false,\"error\":"
+	    "\"ratelimited\"}", &a), SLACK_RATELIMITED);
+	ck_assert_int_eq(classify(SLACK_API, 200, "garbage{", &a),
+	    SLACK_TRANSIENT);
+	ck_assert_int_eq(classify(SLACK_API, 200, "", &a), SLACK_TRANSIENT);
+	ck_assert_int_eq(classify(SLACK_API, 200, "[1,2]", &a),
+	    SLACK_TRANSIENT);
+	ck_assert_int_eq(classify(SLACK_API, 502, "<html>", &a),
+	    SLACK_TRANSIENT);
+	ck_assert_int_eq(classify(SLACK_API, 404, "not found", &a),
+	    SLACK_PERMANENT);
+	ck_assert_int_eq(classify(SLACK_API, 401, "{\"ok\":false,\"error\":"
+	    "\"invalid_auth\"}", &a), SLACK_PERMANENT);
+	ck_assert_str_eq(a.error, "invalid_auth");
+}
+END_TEST
+
+START_TEST(test_slack_classify_no_answer)
+{
+	struct http_result	r;
+	struct slack_answer	a;
+
+	memset(&r, 0, sizeof r);
+	r.status = 0;
+	r.curlcode = 28;
+	r.timed_out = 1;
+	r.error = "Operation timed out";
+	r.body = "";
+	slack_classify(SLACK_API, &r, &a);
+	ck_assert_int_eq(a.verdict, SLACK_TRANSIENT);
+	ck_assert_str_eq(a.error, "timeout");
+	r.timed_out = 0;
+	r.curlcode = 7;
+	r.error = "Failed to connect";
+	slack_classify(SLACK_WEBHOOK, &r, &a);
+	ck_assert_int_eq(a.verdict, SLACK_TRANSIENT);
+	ck_assert_str_eq(a.error, "Failed to connect");
+}
+END_TEST
+
+START_TEST(test_pace_backoff_bounds)
+{
+	int64_t	d, lo, first;
+	int	attempt, i, differ = 0;
+
+	for (attempt = 1; attempt <= 30; attempt++) {
+		lo = 1000;
+		for (i = 0; i < attempt; i++)
+			lo = lo * 2 > 60000 ? 60000 : lo * 2;
+		lo /= 2;	/* half the step is fixed */
+		if (lo < 1000)
+			lo = 1000;
+		for (i = 0; i < 200; i++) {
+			d = pace_backoff(attempt, 1000, 60000);
+			ck_assert_int_ge(d, 1000);
+			ck_assert_int_le(d, 60000);
+			ck_assert_int_ge(d, lo);
+		}
+	}
+	/* Grows with the attempt. */
+	ck_assert_int_ge(pace_backoff(6, 1000, 600000), 32000);
+	/* Jitter: not always the same. */
+	first = pace_backoff(3, 1000, 60000);
+	for (i = 0; i < 100; i++) {
+		if (pace_backoff(3, 1000, 60000) != first)
+			differ = 1;
+	}
+	ck_assert(differ);
+	/* min == max: exactly that. */
+	ck_assert_int_eq(pace_backoff(5, 500, 500), 500);
+}
+END_TEST
+
+START_TEST(test_pace_bucket)
+{
+	struct pace_bucket	b;
+	int64_t			t = 1000000, w;
+	int			sent = 0, i;
+
+	pace_init(&b, 60, 3, t);
+	/* The burst goes at once. */
+	ck_assert_int_eq(pace_take(&b, t), 0);
+	ck_assert_int_eq(pace_take(&b, t), 0);
+	ck_assert_int_eq(pace_take(&b, t), 0);
+	/* Then one a second. */
+	w = pace_take(&b, t);
+	ck_assert_int_gt(w, 0);
+	ck_assert_int_le(w, 1001);
+	ck_assert_int_gt(pace_take(&b, t + 500), 0);
+	ck_assert_int_eq(pace_take(&b, t + 1000), 0);
+	ck_assert_int_gt(pace_take(&b, t + 1000), 0);
+	/* Over 60 s, following the waits: at most burst + 60. */
+	pace_init(&b, 60, 3, t);
+	for (i = 0; i < 1000; i++) {
+		w = pace_take(&b, t);
+		if (w == 0)
+			sent++;
+		else
+			t += w;
+		if (t > 1000000 + 60000)
+			break;
+	}
+	ck_assert_int_le(sent, 3 + 60 + 1);
+	ck_assert_int_ge(sent, 60);
+	/* rate 0: no limit. */
+	pace_init(&b, 0, 1, t);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(pace_take(&b, t), 0);
+	/* Idle time saves up no more than the burst. */
+	pace_init(&b, 60, 2, t);
+	t += 3600000;
+	ck_assert_int_eq(pace_take(&b, t), 0);
+	ck_assert_int_eq(pace_take(&b, t), 0);
+	ck_assert_int_gt(pace_take(&b, t), 0);
+}
+END_TEST
+
+static Suite *
+slack_suite(void)
+{
+	Suite	*s = suite_create("slack");
+	TCase	*tc;
+
+	tc = tcase_create("message");
+	tcase_add_test(tc, test_slack_fatal_message);
+	tcase_add_test(tc, test_slack_exited_message);
+	tcase_add_test(tc, test_slack_rule_ignores_the_rest);
+	tcase_add_test(tc, test_slack_tries_and_host_fallback);
+	tcase_add_test(tc, test_slack_escapes_mrkdwn);
+	tcase_add_test(tc, test_slack_truncate_utf8);
+	tcase_add_test(tc, test_slack_truncate_keeps_escapes_whole);
+	tcase_add_test(tc, test_slack_limits_in_message);
+	tcase_add_test(tc, test_slack_body_modes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("classify");
+	tcase_add_test(tc, test_slack_classify_webhook);
+	tcase_add_test(tc, test_slack_classify_api);
+	tcase_add_test(tc, test_slack_classify_no_answer);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("pace");
+	tcase_add_test(tc, test_pace_backoff_bounds);
+	tcase_add_test(tc, test_pace_bucket);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+CHECK_MAIN(slack_suite)
