@@ -141,6 +141,47 @@ proto_quote(const char *s, size_t len, char *out, size_t outlen)
 	return (out);
 }
 
+/*
+ * Is s valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF)?  Returns -1, or the offset of the first bad byte.
+ */
+static ssize_t
+proto_utf8_bad(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, k, cont;
+	unsigned char		 lo, hi;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+		if (p[i] >= 0xc2 && p[i] <= 0xdf)
+			cont = 1;
+		else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			cont = 2;
+			lo = p[i] == 0xe0 ? 0xa0 : 0x80;
+			hi = p[i] == 0xed ? 0x9f : 0xbf;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			cont = 3;
+			lo = p[i] == 0xf0 ? 0x90 : 0x80;
+			hi = p[i] == 0xf4 ? 0x8f : 0xbf;
+		} else
+			return ((ssize_t)i);
+		for (k = 1; k <= cont; k++) {
+			if (i + k >= len || p[i + k] < lo || p[i + k] > hi)
+				return ((ssize_t)(i + k < len ? i + k : i));
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		i += cont + 1;
+	}
+	return (-1);
+}
+
 /* Non-negative decimal, no sign, no spaces, at most max. */
 static int
 proto_number(const char *s, int64_t max, int64_t *vp)
@@ -190,6 +231,7 @@ proto_parse_header(struct proto_header *h, const char *line, size_t len,
 	char			*p, *word, *colon, q[64];
 	int64_t			 v;
 	size_t			 i;
+	ssize_t			 bad;
 	int			 rc;
 
 	memset(h, 0, sizeof *h);
@@ -198,8 +240,17 @@ proto_parse_header(struct proto_header *h, const char *line, size_t len,
 		    PROTO_MAX_HEADER);
 		return (-1);
 	}
+	if (len == 0) {
+		snprintf(err, errlen, "empty header line");
+		return (-1);
+	}
 	if (memchr(line, '\0', len) != NULL) {
 		snprintf(err, errlen, "header line has a NUL byte");
+		return (-1);
+	}
+	if ((bad = proto_utf8_bad(line, len)) != -1) {
+		snprintf(err, errlen, "header line is not UTF-8: byte 0x%02x "
+		    "at offset %zd", (unsigned char)line[bad], bad);
 		return (-1);
 	}
 	memcpy(h->line, line, len);

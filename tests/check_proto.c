@@ -489,7 +489,11 @@ static const struct {
 	  "len:0\n", 0, "'eventname' is not an event name" },
 	{ "ver:3.0 server:s serial:1 pool:p poolserial:1 eventname:TICK_5 "
 	  "len:0 len:1\n", 0, "'len' appears twice" },
+	{ "\n", 0, "empty header line" },
 	{ "hello world\n", 0, "header token 'hello' is not key:value" },
+	{ "ver:3.0 server:sv\xbb\xbb pool:p\n", 0,
+	  "header line is not UTF-8: byte 0xbb at offset 17" },
+	{ "ver:3.0 server:sv\xc3\n", 0, "header line is not UTF-8" },
 	{ "ver:3.0 server:s\0x serial:1\n", 28, "NUL byte" },
 	{ "ver:3.0 server:s serial:1 pool", 0,
 	  "end of input in the middle of a header, after 30 bytes" },
