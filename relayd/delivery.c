@@ -105,6 +105,7 @@ static struct {
 	struct dest_list	 dests;
 	struct dest		*cur;		/* where new messages go */
 	struct notif_q		 orphans;	/* queued with no destination */
+	char			*stopped_dest;	/* after shutdown: dest shown */
 
 	uint64_t		 sent;
 	uint64_t		 failed;
@@ -680,16 +681,40 @@ delivery_init(struct event_base *base, const struct conf *conf)
 	return (0);
 }
 
+/*
+ * After delivery_shutdown, ingest may still store events while it drains
+ * its connections: their notifications are queued in the outbox, to go
+ * after the restart.
+ */
+static void
+delivery_event_late(const struct notify_msg *m)
+{
+	struct json_object	*msg;
+	struct outbox_entry	*e;
+
+	msg = slack_message(m);
+	e = delivery_entry(msg, OUTBOX_POST);
+	json_object_put(msg);
+	e->id = outbox_newid();
+	e->dest = xstrdup(dl.stopped_dest);
+	if (outbox_queued(e) == 0)
+		log_info("notification %s queued for after the restart",
+		    e->id);
+	outbox_entry_free(e);
+}
+
 void
 delivery_event(const struct svevent *ev)
 {
 	struct notify_msg	*m;
 
-	if (!dl.running)
+	if (!dl.running && dl.stopped_dest == NULL)
 		return;
 	if ((m = notify_event(ev, dl.host)) == NULL)
 		return;
-	if (dl.cur == NULL)
+	if (!dl.running)
+		delivery_event_late(m);
+	else if (dl.cur == NULL)
 		log_debug("slack: no destination: %s not notified", ev->name);
 	else
 		delivery_msg(m, NULL);
@@ -749,6 +774,8 @@ delivery_shutdown(void)
 	dl.running = 0;
 	while ((d = TAILQ_FIRST(&dl.dests)) != NULL) {
 		TAILQ_REMOVE(&dl.dests, d, entry);
+		if (d == dl.cur)
+			dl.stopped_dest = xstrdup(d->shown);
 		/* What is in flight stays queued in the outbox. */
 		if (d->inflight != NULL && d->inflight->req != NULL)
 			http_cancel(d->inflight->req);
@@ -775,9 +802,7 @@ delivery_shutdown(void)
 		log_info("slack: %zu notification%s left queued for the next "
 		    "start", left, left == 1 ? "" : "s");
 	http_shutdown();
-	outbox_close();
-	free(dl.host);
-	dl.host = NULL;
+	/* The outbox stays open for delivery_event_late. */
 }
 
 void

@@ -4,7 +4,7 @@
 DELIVERY_SOURCES = relayd/delivery.h relayd/delivery_int.h \
 	relayd/delivery.c relayd/http.c relayd/slack.c relayd/outbox.c \
 	relayd/notify.c relayd/pace.c
-DELIVERY_FILES = relayd/delivery.h relayd/delivery_stub.c
+DELIVERY_FILES = $(DELIVERY_SOURCES)
 DELIVERY_CFLAGS = $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS)
 DELIVERY_LINK = $(LIBCURL_LIBS) $(LIBEVENT_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += $(DELIVERY_SOURCES) relayd/delivery_stub.c
