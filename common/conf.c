@@ -40,7 +40,17 @@ static const char *keys_slack[] = {
 	"connect_timeout_ms", "timeout_ms", "retry_min_ms", "retry_max_ms",
 	"rate_per_minute", "burst", NULL
 };
-static const char *keys_notify[] = { "level", NULL };
+static const char *keys_notify[] = {
+	"level", "settle_ms", "episode_max_ms", "group_window_ms",
+	"group_max_ms", "flap_threshold", "flap_window_ms", "flap_calm_ms",
+	"flap_update_ms", "silence_ms", "report_states", "ignore_states",
+	"routes", NULL
+};
+static const char *keys_route[] = { "match", "channel", "webhook_url", NULL };
+static const char *conf_states[] = {
+	"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED",
+	"FATAL", "UNKNOWN", NULL
+};
 static const char *keys_alertmanager[] = { "urls", NULL };
 static const char *keys_metrics[] = { "listen", NULL };
 
@@ -542,6 +552,167 @@ conf_level(struct conf_ctx *ctx, const config_setting_t *root)
 	free(v);
 }
 
+/* notify.report_states or notify.ignore_states: supervisord state names. */
+static void
+conf_notify_states(struct conf_ctx *ctx, const config_setting_t *g,
+    const char *name, char ***dst)
+{
+	config_setting_t	*s;
+	int			 i, j;
+
+	conf_strlist(ctx, g, name, dst);
+	if ((s = config_setting_get_member(g, name)) == NULL)
+		return;
+	for (i = 0; (*dst)[i] != NULL; i++) {
+		for (j = 0; conf_states[j] != NULL; j++) {
+			if (strcmp((*dst)[i], conf_states[j]) == 0)
+				break;
+		}
+		if (conf_states[j] == NULL)
+			conf_error(ctx, config_setting_get_elem(s, i),
+			    "key 'notify.%s': element %d: '%s' is not a process "
+			    "state (STOPPED, STARTING, RUNNING, BACKOFF, "
+			    "STOPPING, EXITED, FATAL, UNKNOWN)", name, i + 1,
+			    (*dst)[i]);
+	}
+}
+
+/* One element of notify.routes: { match = "…"; channel = "…"; }. */
+static void
+conf_notify_route(struct conf_ctx *ctx, const config_setting_t *r, int i,
+    struct conf_route *rt)
+{
+	config_setting_t	*s, *m, *ch, *wh;
+	const char		*why;
+	int			 j, k;
+
+	if (!config_setting_is_group(r)) {
+		conf_error(ctx, r, "key 'notify.routes': element %d: expected a "
+		    "group { match = \"…\"; channel = \"…\"; }, got %s", i + 1,
+		    conf_typename(r));
+		return;
+	}
+	for (j = 0; (s = config_setting_get_elem(r, j)) != NULL; j++) {
+		for (k = 0; keys_route[k] != NULL; k++) {
+			if (strcmp(keys_route[k], config_setting_name(s)) == 0)
+				break;
+		}
+		if (keys_route[k] == NULL)
+			conf_error(ctx, s, "key 'notify.routes': element %d: "
+			    "unknown key '%s'", i + 1, config_setting_name(s));
+	}
+	m = config_setting_get_member(r, "match");
+	ch = config_setting_get_member(r, "channel");
+	wh = config_setting_get_member(r, "webhook_url");
+	if (m == NULL)
+		conf_error(ctx, r, "key 'notify.routes': element %d: 'match' is "
+		    "required", i + 1);
+	else if (config_setting_type(m) != CONFIG_TYPE_STRING ||
+	    config_setting_get_string(m)[0] == '\0')
+		conf_error(ctx, m, "key 'notify.routes': element %d: 'match' "
+		    "must be a non-empty string", i + 1);
+	else
+		rt->match = xstrdup(config_setting_get_string(m));
+	if ((ch == NULL) == (wh == NULL)) {
+		conf_error(ctx, r, "key 'notify.routes': element %d: set exactly "
+		    "one of 'channel' and 'webhook_url'", i + 1);
+		return;
+	}
+	if (ch != NULL) {
+		if (config_setting_type(ch) != CONFIG_TYPE_STRING ||
+		    config_setting_get_string(ch)[0] == '\0' ||
+		    strpbrk(config_setting_get_string(ch), " \t\r\n") != NULL)
+			conf_error(ctx, ch, "key 'notify.routes': element %d: "
+			    "'channel' must be a channel name or ID without "
+			    "spaces", i + 1);
+		else
+			rt->channel = xstrdup(config_setting_get_string(ch));
+		return;
+	}
+	if (config_setting_type(wh) != CONFIG_TYPE_STRING)
+		conf_error(ctx, wh, "key 'notify.routes': element %d: "
+		    "'webhook_url' must be a string, got %s", i + 1,
+		    conf_typename(wh));
+	else if ((why = conf_url_problem(config_setting_get_string(wh))) !=
+	    NULL)
+		conf_error(ctx, wh, "key 'notify.routes': element %d: "
+		    "'webhook_url': the URL %s", i + 1, why);
+	else
+		rt->webhook_url = xstrdup(config_setting_get_string(wh));
+}
+
+/*
+ * The notification policy's keys in the notify group (level is read by
+ * conf_level, which also reports unknown keys and a notify that is not a
+ * group).
+ */
+static void
+conf_notify(struct conf_ctx *ctx, const config_setting_t *root)
+{
+	struct conf_notify	*n = &ctx->conf->notify;
+	config_setting_t	*g, *s;
+	int			 i, j, k, len;
+
+	if ((g = config_setting_get_member(root, "notify")) == NULL ||
+	    !config_setting_is_group(g))
+		return;
+	conf_int_into(ctx, g, "settle_ms", 0, 600000, &n->settle_ms);
+	conf_int_into(ctx, g, "episode_max_ms", 1000, 86400000,
+	    &n->episode_max_ms);
+	conf_int_into(ctx, g, "group_window_ms", 0, 600000,
+	    &n->group_window_ms);
+	conf_int_into(ctx, g, "group_max_ms", 0, 3600000, &n->group_max_ms);
+	conf_int_into(ctx, g, "flap_threshold", 2, 64, &n->flap_threshold);
+	conf_int_into(ctx, g, "flap_window_ms", 1000, 86400000,
+	    &n->flap_window_ms);
+	conf_int_into(ctx, g, "flap_calm_ms", 1000, 86400000,
+	    &n->flap_calm_ms);
+	conf_int_into(ctx, g, "flap_update_ms", 1000, 86400000,
+	    &n->flap_update_ms);
+	conf_int_into(ctx, g, "silence_ms", 1000, 86400000, &n->silence_ms);
+	conf_notify_states(ctx, g, "report_states", &n->report_states);
+	conf_notify_states(ctx, g, "ignore_states", &n->ignore_states);
+	if (n->group_window_ms > n->group_max_ms)
+		conf_error(ctx, g, "key 'notify.group_window_ms': larger than "
+		    "notify.group_max_ms");
+	if (n->settle_ms >= n->episode_max_ms)
+		conf_error(ctx, g, "key 'notify.settle_ms': not smaller than "
+		    "notify.episode_max_ms");
+	for (i = 0; n->report_states[i] != NULL; i++) {
+		for (j = 0; n->ignore_states[j] != NULL; j++) {
+			if (strcmp(n->report_states[i], n->ignore_states[j]) ==
+			    0)
+				conf_error(ctx, config_setting_get_member(g,
+				    "ignore_states"), "key 'notify.ignore_states'"
+				    ": '%s' is also in notify.report_states",
+				    n->ignore_states[j]);
+		}
+	}
+
+	if ((s = config_setting_get_member(g, "routes")) == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		conf_error(ctx, s, "key 'notify.routes': expected a list of "
+		    "groups ( { match = \"…\"; channel = \"…\"; }, … ), got %s",
+		    conf_typename(s));
+		return;
+	}
+	len = config_setting_length(s);
+	n->routes = xcalloc(len > 0 ? len : 1, sizeof *n->routes);
+	n->nroutes = len;
+	for (k = 0; k < len; k++)
+		conf_notify_route(ctx, config_setting_get_elem(s, k), k,
+		    &n->routes[k]);
+	for (k = 0; k < len; k++) {
+		if (n->routes[k].channel != NULL && ctx->conf->slack.token ==
+		    NULL && ctx->conf->slack.token_file == NULL)
+			conf_warning(ctx, config_setting_get_elem(s, k),
+			    "notify.routes: element %d: a channel route needs "
+			    "slack.token; without one its notes go to the "
+			    "default destination", k + 1);
+	}
+}
+
 static void
 conf_spool(struct conf_ctx *ctx, const config_setting_t *root)
 {
@@ -646,6 +817,17 @@ conf_defaults(struct conf *c)
 	c->slack.rate_per_minute = 60;
 	c->slack.burst = 3;
 	c->notify_level = CONF_LEVEL_PROBLEMS;
+	c->notify.settle_ms = 5000;
+	c->notify.episode_max_ms = 300000;
+	c->notify.group_window_ms = 2000;
+	c->notify.group_max_ms = 6000;
+	c->notify.flap_threshold = 3;
+	c->notify.flap_window_ms = 600000;
+	c->notify.flap_calm_ms = 300000;
+	c->notify.flap_update_ms = 60000;
+	c->notify.silence_ms = 180000;
+	c->notify.report_states = xcalloc(1, sizeof(char *));
+	c->notify.ignore_states = xcalloc(1, sizeof(char *));
 	c->alertmanager_urls = xcalloc(1, sizeof(char *));
 }
 
@@ -780,6 +962,7 @@ conf_load(const char *path, char **errstr)
 			c->max_line = (size_t)v;
 	}
 	conf_slack(&ctx, root);
+	conf_notify(&ctx, root);
 	conf_alertmanager(&ctx, root);
 	conf_metrics(&ctx, root);
 
@@ -807,6 +990,8 @@ conf_free_vec(char **v)
 void
 conf_free(struct conf *c)
 {
+	size_t	i;
+
 	if (c == NULL)
 		return;
 	free(c->path);
@@ -825,6 +1010,14 @@ conf_free(struct conf *c)
 	free(c->slack.token_file);
 	free(c->slack.channel);
 	free(c->slack.api_url);
+	conf_free_vec(c->notify.report_states);
+	conf_free_vec(c->notify.ignore_states);
+	for (i = 0; i < c->notify.nroutes; i++) {
+		free(c->notify.routes[i].match);
+		free(c->notify.routes[i].channel);
+		free(c->notify.routes[i].webhook_url);
+	}
+	free(c->notify.routes);
 	conf_free_vec(c->alertmanager_urls);
 	free(c->metrics_listen);
 	free(c->warnings);

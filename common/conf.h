@@ -41,6 +41,30 @@ struct conf_slack {
 	int		 burst;
 };
 
+/* notify.routes: one rule; exactly one of channel and webhook_url. */
+struct conf_route {
+	char		*match;		/* fnmatch(3) glob on "group:name" */
+	char		*channel;
+	char		*webhook_url;	/* secret: never log */
+};
+
+/* The notify group beyond level: the notification policy's knobs. */
+struct conf_notify {
+	int		 settle_ms;
+	int		 episode_max_ms;
+	int		 group_window_ms;
+	int		 group_max_ms;
+	int		 flap_threshold;
+	int		 flap_window_ms;
+	int		 flap_calm_ms;
+	int		 flap_update_ms;
+	int		 silence_ms;
+	char		**report_states;	/* NULL-terminated state names */
+	char		**ignore_states;
+	struct conf_route *routes;
+	size_t		 nroutes;
+};
+
 struct conf {
 	char		*path;		/* the file this came from */
 
@@ -72,6 +96,7 @@ struct conf {
 	struct conf_slack slack;
 
 	int		 notify_level;	/* CONF_LEVEL_* */
+	struct conf_notify notify;
 
 	char		**alertmanager_urls;	/* NULL-terminated */
 	char		*metrics_listen;	/* NULL: off */
