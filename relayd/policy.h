@@ -1,0 +1,162 @@
+/*
+ * The notification policy (design.md, "Notification policy: one incident,
+ * one message"): supervisord events in, notes out.  Pure logic: the clock
+ * is passed in, nothing here touches a file, a socket, a timer or time(3),
+ * so every rule runs under a fake clock in tests/check_policy.c.
+ *
+ * The delivery engine feeds every newly stored event (policy_feed), calls
+ * policy_tick at policy_next_deadline(), takes the notes (policy_take) and
+ * renders them for Slack.  Feeding also runs whatever was due at now, so a
+ * caller that ticks late loses nothing.
+ */
+#ifndef SVRELAY_POLICY_H
+#define SVRELAY_POLICY_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+struct json_object;
+struct svevent;
+
+/* supervisord's process states, for report_states/ignore_states masks. */
+#define POLICY_STATE_STOPPED	0
+#define POLICY_STATE_STARTING	1
+#define POLICY_STATE_RUNNING	2
+#define POLICY_STATE_BACKOFF	3
+#define POLICY_STATE_STOPPING	4
+#define POLICY_STATE_EXITED	5
+#define POLICY_STATE_FATAL	6
+#define POLICY_STATE_UNKNOWN	7
+#define POLICY_NSTATES		8
+#define POLICY_STATE_BIT(s)	(1U << (s))
+
+/* notify.level; the same values as CONF_LEVEL_* in conf.h. */
+#define POLICY_LEVEL_PROBLEMS	0
+#define POLICY_LEVEL_CHANGES	1
+
+struct policy_route {
+	char		*match;		/* fnmatch(3) glob on "group:name" */
+	char		*name;		/* channel, or "webhook:N" (N from 1) */
+};
+
+/*
+ * Everything the policy reads.  policy_conf_default fills defaults and
+ * allocates nothing; policy_conf_from and policy_conf_add_route allocate
+ * (host, routes), freed by policy_conf_clear.  policy_new and
+ * policy_reconf copy what they need: the caller keeps and clears its own.
+ */
+struct policy_conf {
+	int		 level;		/* POLICY_LEVEL_* */
+	char		*host;		/* label if an event has none; may be NULL */
+	int64_t		 settle_ms;	/* stable this long closes an episode */
+	int64_t		 episode_max_ms;	/* open longer: "has not settled" */
+	int64_t		 group_window_ms;	/* quiet this long flushes a group */
+	int64_t		 group_max_ms;	/* a group flushes this after its first */
+	int		 flap_threshold;	/* crashes within flap_window_ms */
+	int64_t		 flap_window_ms;
+	int64_t		 flap_calm_ms;	/* no crash this long ends flapping */
+	int64_t		 flap_update_ms;	/* at most one UPDATE this often */
+	int64_t		 silence_ms;	/* no event from a ticking supervisord */
+	unsigned int	 report_states;	/* POLICY_STATE_BIT mask */
+	unsigned int	 ignore_states;
+	struct policy_route *routes;	/* first match wins; none: route "" */
+	size_t		 nroutes;
+	size_t		 tail_lines;	/* stderr lines kept per process */
+	size_t		 tail_bytes;	/* and bytes */
+};
+
+void	policy_conf_default(struct policy_conf *);
+/* Defaults, then the notify keys, host and routes of conf. */
+void	policy_conf_from(struct policy_conf *, const struct conf *);
+void	policy_conf_add_route(struct policy_conf *, const char *match,
+	    const char *name);
+void	policy_conf_clear(struct policy_conf *);
+
+/* "RUNNING" → POLICY_STATE_RUNNING; -1 if not a process state. */
+int		 policy_state_parse(const char *);
+const char	*policy_state_name(int);
+
+enum policy_note_kind {
+	POLICY_NOTE_NEW,	/* a new top-level message */
+	POLICY_NOTE_UPDATE,	/* edit the message of update_key (chat.update) */
+	POLICY_NOTE_REPLY	/* a reply in the thread of thread_key */
+};
+
+enum policy_severity {
+	POLICY_SEV_OK,
+	POLICY_SEV_INFO,
+	POLICY_SEV_WARNING,
+	POLICY_SEV_ERROR
+};
+
+/*
+ * One notification, already as text.  Every string is owned by the note;
+ * only tail may be NULL.  UPDATE notes can only be honoured with a Web API
+ * token (chat.update needs the message's ts): the delivery engine drops
+ * them for webhooks.  A webhook cannot thread either, so a REPLY should
+ * go out as a plain message there; its text stands on its own.  The folded
+ * counts are also in the final "stable again" REPLY, so a webhook user
+ * still learns them.
+ */
+struct policy_note {
+	char			*id;	/* stable: same origin, same id */
+	enum policy_note_kind	 kind;
+	enum policy_severity	 severity;
+	char			*route;	/* "" = default destination */
+	char			*key;	/* incident key of this note */
+	char			*update_key;	/* UPDATE: note to edit, else "" */
+	char			*thread_key;	/* REPLY: thread's note, else "" */
+	char			*host;
+	char			*server;	/* "" for a group of several */
+	char			*text;	/* one line: host, group:name, state, how */
+	char			*detail;	/* mrkdwn lines: the story */
+	char			*tail;	/* recent stderr lines, or NULL */
+	char			**processes;	/* "group:name", NULL-terminated */
+	size_t			 nprocesses;
+	int64_t			 time_ms;	/* when the policy produced it */
+	TAILQ_ENTRY(policy_note) entry;
+};
+
+struct policy;
+
+/* A new policy with a copy of conf.  Free with policy_free. */
+struct policy	*policy_new(const struct policy_conf *);
+/* Frees the policy and every note not yet taken. */
+void		 policy_free(struct policy *);
+/* SIGHUP: copy the new conf; routes of known processes are re-matched. */
+void		 policy_reconf(struct policy *, const struct policy_conf *);
+
+/*
+ * Feed one event (borrowed) at now_ms.  Runs what was due first.  Events
+ * must come in the order supervisord sent them, once each.
+ */
+void		 policy_feed(struct policy *, const struct svevent *,
+		    int64_t now_ms);
+/* Run everything due at or before now_ms. */
+void		 policy_tick(struct policy *, int64_t now_ms);
+/*
+ * When policy_tick next has work, in ms; -1 if nothing is pending.  After
+ * policy_tick(p, t) it is never <= t.
+ */
+int64_t		 policy_next_deadline(const struct policy *);
+
+/* The oldest note not yet taken, or NULL; free with policy_note_free. */
+struct policy_note *policy_take(struct policy *);
+void		 policy_note_free(struct policy_note *);
+
+/*
+ * The whole state (processes, open episodes, flapping, pending groups,
+ * notes not yet taken) as a new JSON object the caller puts.
+ */
+struct json_object *policy_save(const struct policy *);
+/*
+ * Replace the state of p (conf is kept) with a saved one.  Returns 0, or
+ * -1 with a reason in err (p is then empty, as if new).  o is borrowed.
+ */
+int		 policy_load(struct policy *, struct json_object *, char *err,
+		    size_t errlen);
+
+#endif
