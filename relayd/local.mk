@@ -42,5 +42,6 @@ INTEGRATION_TESTS += \
 	tests/integration/relayd_socket.sh \
 	tests/integration/relayd_handoff.sh
 dist_check_SCRIPTS += tests/integration/relayd_client.py
+dist_check_DATA += tests/integration/relayd_lib.sh
 
 EXTRA_DIST += bench/ingest bench/ingest_client.py bench/ingest_disk.c

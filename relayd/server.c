@@ -354,8 +354,11 @@ server_probe(const char *path)
 	close(fd);
 	if (rc == 0)
 		return (1);
-	if (errno == ECONNREFUSED)
+	if (errno == ECONNREFUSED) {
+		log_info("%s: replacing a stale socket (nobody answers)",
+		    path);
 		return (0);
+	}
 	log_warn("probe %s", path);
 	return (-1);
 }
