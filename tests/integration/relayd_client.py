@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 
@@ -99,8 +100,15 @@ def pipeline(path, prefix, count, acked_path):
     lines = Lines(sock)
     data = "".join(event("%s-%d" % (prefix, i), i) + "\n"
                    for i in range(count))
+    def writer():
+        try:
+            sock.sendall(data.encode())
+        except OSError:
+            pass
+    # Read while writing: svrelayd stops reading from a client that does
+    # not take its replies.
+    threading.Thread(target=writer, daemon=True).start()
     try:
-        sock.sendall(data.encode())
         for _ in range(count):
             r = json.loads(lines.readline())
             if r.get("ok"):
