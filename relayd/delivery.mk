@@ -29,3 +29,10 @@ tests_check_http_CFLAGS = $(DELIVERY_TEST_CFLAGS)
 tests_check_http_LDADD = $(DELIVERY_TEST_LIBS)
 TESTS += tests/check_slack tests/check_outbox tests/check_http
 
+
+# Integration: the installed svrelayd against tests/integration/fake_slack.py.
+INTEGRATION_TESTS += tests/integration/slack_retry.sh \
+	tests/integration/slack_ratelimit.sh tests/integration/slack_hang.sh \
+	tests/integration/slack_dead.sh tests/integration/slack_crash.sh \
+	tests/integration/slack_pacing.sh tests/integration/slack_content.sh
+dist_check_DATA += tests/integration/slack_lib.sh

@@ -13,7 +13,8 @@ The API checks "Authorization: Bearer TOKEN" (--token) and answers
 {"ok":false,"error":"invalid_auth"} when it is wrong or missing.
 
 Every request is logged as one JSON line to --log: time (Unix seconds,
-float), method, path, headers (all of them), body, and what was answered.
+float), method, path, headers (all of them), body, and what was answered
+("answer": the HTTP status, or "hang"/"close"; "reply": the body sent).
 
 Faults, scripted by POST /_control (a JSON object or list of them), or
 by --script FILE (the same JSON) at start; POST /_control/reset clears
@@ -125,6 +126,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+        self.reply = data.decode("utf-8", errors="replace")
         return status
 
     def _json(self, obj, status=200):
@@ -202,6 +204,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             answered = self._answer(404, "no_service")
         entry["answer"] = answered
+        entry["reply"] = getattr(self, "reply", "")
         st.record(entry)
 
     def _webhook(self, body):

@@ -44,7 +44,7 @@ slack_conf() {
 	write_conf "$f" "slack = {
   $dest
   connect_timeout_ms = 1000;
-  timeout_ms = 2000;
+  timeout_ms = ${SLACK_TIMEOUT_MS:-2000};
   retry_min_ms = 500;
   retry_max_ms = 4000;
   $extra
