@@ -209,7 +209,7 @@ struct policy {
 	struct servers	 servers;
 	struct groups	 groups;
 	struct notes	 notes;
-	int64_t		 seq;		/* events fed, for ids of id-less events */
+	int64_t		 seq;		/* events fed: ids for id-less ones */
 };
 
 static void	policy_run(struct policy *, int64_t);
@@ -833,7 +833,7 @@ tail_take(struct proc *pr)
 			appendf(&out, "%s%s", out != NULL ? "\n" : "", l->text);
 	}
 	if (pr->partial != NULL && pr->partial[0] != '\0') {
-		/* Shown once: the rest of the line will be a line of its own. */
+		/* Shown once: the rest of the line becomes a line. */
 		part = utf8_clean(pr->partial, strlen(pr->partial),
 		    strlen(pr->partial));
 		appendf(&out, "%s%s", out != NULL ? "\n" : "", part);
@@ -1017,7 +1017,7 @@ struct verdict {
 	int	 cls;
 	int	 sev;
 	int	 problem;	/* counts as a crash / leaves a problem open */
-	char	*how;		/* "exited too quickly, gave up after 3 tries" */
+	char	*how;		/* "exited too quickly, gave up after 3 …" */
 };
 
 static void
@@ -1337,26 +1337,36 @@ group_add(struct policy *p, const char *route, struct report *r,
 		g->urgent = now + p->conf.group_window_ms;
 }
 
-/* Rename a provisional incident key (an episode's) to its note's. */
 static void
-rekey(struct policy *p, const char *from, const char *to)
+rekey_reports(struct reports *rs, const char *from, const char *to)
+{
+	struct report	*r;
+
+	TAILQ_FOREACH(r, rs, entry) {
+		if (r->thread_key != NULL && strcmp(r->thread_key, from) == 0)
+			setstr(&r->thread_key, to);
+	}
+}
+
+/*
+ * Rename a provisional incident key (an episode's) to the key of the
+ * group note that reported it, in processes and in pending recoveries
+ * (those of the group being flushed, cur, included).
+ */
+static void
+rekey(struct policy *p, struct group *cur, const char *from, const char *to)
 {
 	struct proc	*pr;
 	struct group	*g;
-	struct report	*r;
 
 	TAILQ_FOREACH(pr, &p->procs, entry) {
 		if (pr->problem_key != NULL &&
 		    strcmp(pr->problem_key, from) == 0)
 			setstr(&pr->problem_key, to);
 	}
-	TAILQ_FOREACH(g, &p->groups, entry) {
-		TAILQ_FOREACH(r, &g->reports, entry) {
-			if (r->thread_key != NULL &&
-			    strcmp(r->thread_key, from) == 0)
-				setstr(&r->thread_key, to);
-		}
-	}
+	TAILQ_FOREACH(g, &p->groups, entry)
+		rekey_reports(&g->reports, from, to);
+	rekey_reports(&cur->reports, from, to);
 }
 
 static int
@@ -1521,7 +1531,8 @@ group_flush(struct policy *p, struct group *g, int64_t now)
 			rec[nrec++] = r;
 	}
 	if (i == 1)
-		note_push(p, single_note(rv[0], POLICY_NOTE_NEW, g->route, now));
+		note_push(p, single_note(rv[0], POLICY_NOTE_NEW, g->route,
+		    now));
 	else if (i > 1) {
 		xasprintf(&key, "grp:%s", rv[0]->key);
 		n = group_note(p, rv, i, POLICY_NOTE_NEW, key, key, g->route,
@@ -1529,7 +1540,7 @@ group_flush(struct policy *p, struct group *g, int64_t now)
 		note_push(p, n);
 		for (j = 0; j < i; j++) {
 			if (rv[j]->problem)
-				rekey(p, rv[j]->key, key);
+				rekey(p, g, rv[j]->key, key);
 		}
 		free(key);
 	}
@@ -1549,7 +1560,8 @@ group_flush(struct policy *p, struct group *g, int64_t now)
 			}
 		}
 		if (i == 1)
-			n = single_note(rv[0], POLICY_NOTE_REPLY, g->route, now);
+			n = single_note(rv[0], POLICY_NOTE_REPLY, g->route,
+			    now);
 		else {
 			xasprintf(&id, "grp:%s", rv[0]->key);
 			n = group_note(p, rv, i, POLICY_NOTE_REPLY, id, id,
@@ -1921,7 +1933,8 @@ proc_deadline(const struct policy *p, const struct proc *pr)
 	if (pr->flapping) {
 		d = dmin(d, pr->flap_last_crash + p->conf.flap_calm_ms);
 		if (pr->flap_dirty)
-			d = dmin(d, pr->flap_last_note + p->conf.flap_update_ms);
+			d = dmin(d, pr->flap_last_note +
+			    p->conf.flap_update_ms);
 	}
 	return (d);
 }

@@ -641,6 +641,44 @@ START_TEST(test_policy_group_restart_of_20)
 }
 END_TEST
 
+START_TEST(test_policy_recovery_threads_on_group_note)
+{
+	struct policy_conf	 pc;
+	struct policy		*p;
+	struct scen		 sc = { NULL, 0 };
+	struct nlist		 nl = { .n = 0 };
+
+	ids = 0;
+	policy_conf_default(&pc);
+	pc.settle_ms = 100;
+	p = policy_new(&pc);
+	policy_conf_clear(&pc);
+	scen_boot_crash(&sc, 0, "api:a");
+	scen_boot_crash(&sc, 0, "api:b");
+	/* a is started at once and settles before the group flushes. */
+	scen_state(&sc, 3100, "api:a", "STARTING", "FATAL", "tries:0");
+	scen_state(&sc, 3200, "api:a", "RUNNING", "STARTING", "pid:3");
+	scen_run(p, &sc, 0, sc.n, &nl);
+	run_until(p, T0 + 60000, &nl);
+	ck_assert_uint_eq(nl.n, 2);
+	ck_assert_int_eq(nl.v[0]->kind, POLICY_NOTE_NEW);
+	ck_assert_ptr_nonnull(strstr(nl.v[0]->text, "2 processes gave up "
+	    "(FATAL) on web-1: all FATAL (api:a, api:b)"));
+	ck_assert_int_le(nl.v[0]->time_ms, T0 + 3000 + 3000);
+	ck_assert_int_eq(nl.v[1]->kind, POLICY_NOTE_REPLY);
+	ck_assert_str_eq(nl.v[1]->thread_key, nl.v[0]->key);
+	/* b's recovery later threads there too. */
+	st(p, T0 + 90000, "api", "b", "STARTING", "FATAL", "tries:0", &nl);
+	st(p, T0 + 91000, "api", "b", "RUNNING", "STARTING", "pid:4", &nl);
+	run_until(p, T0 + 120000, &nl);
+	ck_assert_uint_eq(nl.n, 3);
+	ck_assert_str_eq(nl.v[2]->thread_key, nl.v[0]->key);
+	nl_free(&nl);
+	scen_free(&sc);
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(test_policy_fatal_within_3s_amid_busy_group)
 {
 	struct policy		*p = mkpolicy(POLICY_LEVEL_CHANGES);
@@ -1472,6 +1510,7 @@ policy_suite(void)
 	tc = tcase_create("grouping");
 	tcase_add_test(tc, test_policy_group_restart_of_20);
 	tcase_add_test(tc, test_policy_fatal_within_3s_amid_busy_group);
+	tcase_add_test(tc, test_policy_recovery_threads_on_group_note);
 	tcase_add_test(tc, test_policy_routes_glob_first_match_default);
 	suite_add_tcase(s, tc);
 
