@@ -570,10 +570,10 @@ conf_notify_states(struct conf_ctx *ctx, const config_setting_t *g,
 		}
 		if (conf_states[j] == NULL)
 			conf_error(ctx, config_setting_get_elem(s, i),
-			    "key 'notify.%s': element %d: '%s' is not a process "
-			    "state (STOPPED, STARTING, RUNNING, BACKOFF, "
-			    "STOPPING, EXITED, FATAL, UNKNOWN)", name, i + 1,
-			    (*dst)[i]);
+			    "key 'notify.%s': element %d: '%s' is not a "
+			    "process state (STOPPED, STARTING, RUNNING, "
+			    "BACKOFF, STOPPING, EXITED, FATAL, UNKNOWN)", name,
+			    i + 1, (*dst)[i]);
 	}
 }
 
@@ -587,9 +587,9 @@ conf_notify_route(struct conf_ctx *ctx, const config_setting_t *r, int i,
 	int			 j, k;
 
 	if (!config_setting_is_group(r)) {
-		conf_error(ctx, r, "key 'notify.routes': element %d: expected a "
-		    "group { match = \"…\"; channel = \"…\"; }, got %s", i + 1,
-		    conf_typename(r));
+		conf_error(ctx, r, "key 'notify.routes': element %d: expected "
+		    "a group { match = \"…\"; channel = \"…\"; }, got %s",
+		    i + 1, conf_typename(r));
 		return;
 	}
 	for (j = 0; (s = config_setting_get_elem(r, j)) != NULL; j++) {
@@ -605,8 +605,8 @@ conf_notify_route(struct conf_ctx *ctx, const config_setting_t *r, int i,
 	ch = config_setting_get_member(r, "channel");
 	wh = config_setting_get_member(r, "webhook_url");
 	if (m == NULL)
-		conf_error(ctx, r, "key 'notify.routes': element %d: 'match' is "
-		    "required", i + 1);
+		conf_error(ctx, r, "key 'notify.routes': element %d: 'match' "
+		    "is required", i + 1);
 	else if (config_setting_type(m) != CONFIG_TYPE_STRING ||
 	    config_setting_get_string(m)[0] == '\0')
 		conf_error(ctx, m, "key 'notify.routes': element %d: 'match' "
@@ -614,8 +614,8 @@ conf_notify_route(struct conf_ctx *ctx, const config_setting_t *r, int i,
 	else
 		rt->match = xstrdup(config_setting_get_string(m));
 	if ((ch == NULL) == (wh == NULL)) {
-		conf_error(ctx, r, "key 'notify.routes': element %d: set exactly "
-		    "one of 'channel' and 'webhook_url'", i + 1);
+		conf_error(ctx, r, "key 'notify.routes': element %d: set "
+		    "exactly one of 'channel' and 'webhook_url'", i + 1);
 		return;
 	}
 	if (ch != NULL) {
@@ -683,8 +683,9 @@ conf_notify(struct conf_ctx *ctx, const config_setting_t *root)
 			if (strcmp(n->report_states[i], n->ignore_states[j]) ==
 			    0)
 				conf_error(ctx, config_setting_get_member(g,
-				    "ignore_states"), "key 'notify.ignore_states'"
-				    ": '%s' is also in notify.report_states",
+				    "ignore_states"), "key "
+				    "'notify.ignore_states': '%s' is also in "
+				    "notify.report_states",
 				    n->ignore_states[j]);
 		}
 	}

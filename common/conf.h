@@ -59,7 +59,7 @@ struct conf_notify {
 	int		 flap_calm_ms;
 	int		 flap_update_ms;
 	int		 silence_ms;
-	char		**report_states;	/* NULL-terminated state names */
+	char		**report_states;	/* state names, NULL-ended */
 	char		**ignore_states;
 	struct conf_route *routes;
 	size_t		 nroutes;

@@ -50,16 +50,16 @@ struct policy_route {
  */
 struct policy_conf {
 	int		 level;		/* POLICY_LEVEL_* */
-	char		*host;		/* label if an event has none; may be NULL */
-	int64_t		 settle_ms;	/* stable this long closes an episode */
-	int64_t		 episode_max_ms;	/* open longer: "has not settled" */
-	int64_t		 group_window_ms;	/* quiet this long flushes a group */
-	int64_t		 group_max_ms;	/* a group flushes this after its first */
-	int		 flap_threshold;	/* crashes within flap_window_ms */
+	char		*host;		/* if an event has none; or NULL */
+	int64_t		 settle_ms;	/* stable this long: episode closes */
+	int64_t		 episode_max_ms;	/* then "has not settled" */
+	int64_t		 group_window_ms;	/* quiet this long: flush */
+	int64_t		 group_max_ms;	/* flush this long after the first */
+	int		 flap_threshold;	/* crashes in flap_window_ms */
 	int64_t		 flap_window_ms;
-	int64_t		 flap_calm_ms;	/* no crash this long ends flapping */
-	int64_t		 flap_update_ms;	/* at most one UPDATE this often */
-	int64_t		 silence_ms;	/* no event from a ticking supervisord */
+	int64_t		 flap_calm_ms;	/* no crash this long: stable */
+	int64_t		 flap_update_ms;	/* UPDATE at most this often */
+	int64_t		 silence_ms;	/* a ticking supervisord is silent */
 	unsigned int	 report_states;	/* POLICY_STATE_BIT mask */
 	unsigned int	 ignore_states;
 	struct policy_route *routes;	/* first match wins; none: route "" */
@@ -81,7 +81,7 @@ const char	*policy_state_name(int);
 
 enum policy_note_kind {
 	POLICY_NOTE_NEW,	/* a new top-level message */
-	POLICY_NOTE_UPDATE,	/* edit the message of update_key (chat.update) */
+	POLICY_NOTE_UPDATE,	/* edit update_key's message (chat.update) */
 	POLICY_NOTE_REPLY	/* a reply in the thread of thread_key */
 };
 
@@ -107,16 +107,16 @@ struct policy_note {
 	enum policy_severity	 severity;
 	char			*route;	/* "" = default destination */
 	char			*key;	/* incident key of this note */
-	char			*update_key;	/* UPDATE: note to edit, else "" */
-	char			*thread_key;	/* REPLY: thread's note, else "" */
+	char			*update_key;	/* UPDATE: note to edit; "" */
+	char			*thread_key;	/* REPLY: thread's note; "" */
 	char			*host;
 	char			*server;	/* "" for a group of several */
-	char			*text;	/* one line: host, group:name, state, how */
+	char			*text;	/* host, group:name, state, how */
 	char			*detail;	/* mrkdwn lines: the story */
 	char			*tail;	/* recent stderr lines, or NULL */
-	char			**processes;	/* "group:name", NULL-terminated */
+	char			**processes;	/* "group:name"…, NULL */
 	size_t			 nprocesses;
-	int64_t			 time_ms;	/* when the policy produced it */
+	int64_t			 time_ms;	/* when it was produced */
 	TAILQ_ENTRY(policy_note) entry;
 };
 
