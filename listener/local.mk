@@ -27,5 +27,6 @@ INTEGRATION_TESTS += \
 	tests/integration/listener_bootcrash.sh \
 	tests/integration/listener_unicode.sh \
 	tests/integration/listener_relayd_down.sh \
+	tests/integration/listener_relayd_hung.sh \
 	tests/integration/listener_badinput.sh \
 	tests/integration/listener_sigterm.sh

@@ -566,6 +566,7 @@ START_TEST(test_proto_payload_refused)
 	ck_assert_ptr_null(ev);
 	ck_assert_ptr_nonnull(strstr(err, "lacks token 'pid'"));
 
+	proto_clear(r);
 	proto_init_mem(r, HDR("52") OK_PAYLOAD, strlen(HDR("52") OK_PAYLOAD),
 	    0);
 	ck_assert_int_eq(proto_read_header(r, &h), 0);
