@@ -184,6 +184,7 @@ struct report {
 	int		 sev;
 	int		 final;
 	char		*text;
+	char		*brief;		/* "started: STARTING → RUNNING" */
 	char		*detail;
 	char		*tail;		/* may be NULL */
 	char		*thread_key;	/* recovery: reply there; else NULL */
@@ -744,6 +745,7 @@ report_free(struct report *r)
 	free(r->server);
 	free(r->key);
 	free(r->text);
+	free(r->brief);
 	free(r->detail);
 	free(r->tail);
 	free(r->thread_key);
@@ -1463,7 +1465,7 @@ group_note(struct policy *p, struct report **rv, size_t n,
 			if (listed < GROUP_LIST_MAX)
 				appendf(&note->detail, "• `%s` %s — %s\n",
 				    rv[i]->label, sname(rv[i]->final),
-				    rv[i]->text);
+				    rv[i]->brief);
 			listed++;
 			if (tailof == NULL && rv[i]->tail != NULL)
 				tailof = rv[i]->label;
@@ -1642,18 +1644,20 @@ ep_close(struct policy *p, struct proc *pr, enum close_how how, int64_t now)
 		r->cls = CLS_RECOVERED;
 		r->sev = POLICY_SEV_OK;
 		r->thread_key = xstrdup(pr->problem_key);
-		xasprintf(&r->text, "%s RUNNING on %s — recovered (%s since "
-		    "%s UTC, %s ago)%s%s: %s", pr->label, pr->host,
-		    pr->problem_what, tb, db, v.sev >= POLICY_SEV_WARNING ?
+		xasprintf(&r->brief, "recovered (%s since %s UTC, %s ago)%s%s: "
+		    "%s", pr->problem_what, tb, db, v.sev >= POLICY_SEV_WARNING ?
 		    "; this time it " : "", v.sev >= POLICY_SEV_WARNING ?
 		    v.how : "", story);
+		xasprintf(&r->text, "%s RUNNING on %s — %s", pr->label,
+		    pr->host, r->brief);
 		free(pr->problem_key);
 		pr->problem_key = NULL;
 	} else {
 		r->cls = v.cls;
 		r->sev = v.sev;
-		xasprintf(&r->text, "%s %s on %s — %s: %s", pr->label,
-		    sname(final), pr->host, v.how, story);
+		xasprintf(&r->brief, "%s: %s", v.how, story);
+		xasprintf(&r->text, "%s %s on %s — %s", pr->label,
+		    sname(final), pr->host, r->brief);
 		if (v.problem && final != POLICY_STATE_RUNNING) {
 			r->problem = 1;
 			setstr(&pr->problem_key, r->key);
@@ -2213,6 +2217,7 @@ policy_save(const struct policy *p)
 			jint(r, "sev", rp->sev);
 			jint(r, "final", rp->final);
 			jstr(r, "text", rp->text);
+			jstr(r, "brief", rp->brief);
 			jstr(r, "detail", rp->detail);
 			jstr(r, "tail", rp->tail);
 			jstr(r, "thread_key", rp->thread_key);
@@ -2517,6 +2522,7 @@ load_group(struct lctx *c, struct policy *p, struct json_object *o)
 		    POLICY_SEV_ERROR);
 		r->final = (int)lint(c, e, "final", 0, POLICY_NSTATES - 1);
 		r->text = lstr(c, e, "text", 0);
+		r->brief = lstr(c, e, "brief", 0);
 		r->detail = lstr(c, e, "detail", 0);
 		r->tail = lstr(c, e, "tail", 1);
 		r->thread_key = lstr(c, e, "thread_key", 1);

@@ -635,6 +635,9 @@ START_TEST(test_policy_group_restart_of_20)
 	ck_assert_ptr_nonnull(nl_find(&nl, "processes restarted on web-1: all "
 	    "RUNNING"));
 	ck_assert_ptr_nonnull(strstr(nl.v[0]->detail, "and 5 more"));
+	ck_assert_ptr_nonnull(strstr(nl.v[0]->detail, "• `api:api_00` RUNNING "
+	    "— restarted: RUNNING → STOPPING → STOPPED → STARTING → "
+	    "RUNNING\n"));
 	nl_free(&nl);
 	scen_free(&sc);
 	policy_free(p);
@@ -1242,6 +1245,106 @@ START_TEST(test_policy_deadline_idle_and_ignored_events)
 }
 END_TEST
 
+/* The capture file NNN-<EVENT>.bin, opened, or NULL. */
+static FILE *
+open_capture(int k, char *path, size_t len)
+{
+	static const char *names[] = {
+		"PROCESS_GROUP_ADDED", "PROCESS_GROUP_REMOVED",
+		"SUPERVISOR_STATE_CHANGE_RUNNING",
+		"SUPERVISOR_STATE_CHANGE_STOPPING", "PROCESS_STATE_STARTING",
+		"PROCESS_STATE_RUNNING", "PROCESS_STATE_BACKOFF",
+		"PROCESS_STATE_STOPPING", "PROCESS_STATE_STOPPED",
+		"PROCESS_STATE_EXITED", "PROCESS_STATE_FATAL",
+		"PROCESS_STATE_UNKNOWN", "PROCESS_LOG_STDOUT",
+		"PROCESS_LOG_STDERR", "PROCESS_COMMUNICATION_STDOUT",
+		"PROCESS_COMMUNICATION_STDERR", "REMOTE_COMMUNICATION",
+		"TICK_5", "TICK_60", "TICK_3600", NULL
+	};
+	FILE	*f;
+	int	 j;
+
+	for (j = 0; names[j] != NULL; j++) {
+		snprintf(path, len, "%s/supervisord/%03d-%s.bin", TEST_DATADIR,
+		    k, names[j]);
+		if ((f = fopen(path, "rb")) != NULL)
+			return (f);
+	}
+	return (NULL);
+}
+
+/*
+ * The events the real supervisord 4.2.5 sent (tests/data/supervisord), one
+ * a second: header tokens and payload as they came.
+ */
+START_TEST(test_policy_real_supervisord_capture)
+{
+	struct policy		*p = mkpolicy(POLICY_LEVEL_CHANGES);
+	struct nlist		 nl = { .n = 0 };
+	struct svevent		*ev;
+	struct policy_note	*n;
+	char			 path[4096], line[1024], err[256], *tok, *v;
+	char			*payload;
+	FILE			*f;
+	size_t			 len, i;
+	int			 k, fed = 0;
+
+	for (k = 1; k < 1000; k++) {
+		if ((f = open_capture(k, path, sizeof path)) == NULL)
+			continue;
+		if (fgets(line, sizeof line, f) == NULL) {
+			fclose(f);	/* cut short by the capture's end */
+			continue;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		ev = svevent_new();
+		ev->host = xstrdup("web-1");
+		len = 0;
+		for (tok = strtok(line, " "); tok != NULL;
+		    tok = strtok(NULL, " ")) {
+			if ((v = strchr(tok, ':')) == NULL)
+				continue;
+			*v++ = '\0';
+			if (strcmp(tok, "server") == 0)
+				ev->server = xstrdup(v);
+			else if (strcmp(tok, "eventname") == 0)
+				ev->name = xstrdup(v);
+			else if (strcmp(tok, "serial") == 0) {
+				ev->serial = strtoll(v, NULL, 10);
+				xasprintf(&ev->id, "cap-%s", v);
+			} else if (strcmp(tok, "len") == 0)
+				len = strtoul(v, NULL, 10);
+		}
+		ck_assert_ptr_nonnull(ev->name);
+		payload = xmalloc(len + 1);
+		ck_assert_uint_eq(fread(payload, 1, len, f), len);
+		fclose(f);
+		ck_assert_msg(svevent_set_payload(ev, payload, len, err,
+		    sizeof err) == 0, "%s: %s", path, err);
+		free(payload);
+		run_until(p, T0 + k * 1000, &nl);
+		policy_feed(p, ev, T0 + k * 1000);
+		nl_take(p, &nl);
+		svevent_free(ev);
+		fed++;
+	}
+	ck_assert_int_ge(fed, 40);
+	run_until(p, T0 + 3600000, &nl);
+	ck_assert_uint_ge(nl.n, 2);
+	for (i = 0; i < nl.n; i++) {
+		n = nl.v[i];
+		ck_assert_ptr_nonnull(strstr(n->text, " on web-1"));
+		ck_assert_str_eq(n->host, "web-1");
+	}
+	/* "crash" exits too quickly: it gives up, and the note says so. */
+	ck_assert_ptr_nonnull(nl_find(&nl, "crash:crash FATAL on web-1"));
+	ck_assert_ptr_nonnull(nl_find(&nl, "supervisord sv-capture on web-1 "
+	    "is stopping"));
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
 /* Config */
 
 static char *
@@ -1499,6 +1602,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_policy_stderr_tail_bounded_and_attached);
 	tcase_add_test(tc, test_policy_deadline_idle_and_ignored_events);
 	tcase_add_test(tc, test_policy_state_names);
+	tcase_add_test(tc, test_policy_real_supervisord_capture);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flapping");
