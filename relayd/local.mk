@@ -44,4 +44,4 @@ INTEGRATION_TESTS += \
 dist_check_SCRIPTS += tests/integration/relayd_client.py
 dist_check_DATA += tests/integration/relayd_lib.sh
 
-EXTRA_DIST += bench/ingest bench/ingest_client.py bench/ingest_disk.c
+EXTRA_DIST += bench/ingest bench/ingest_client.c bench/ingest_disk.c
