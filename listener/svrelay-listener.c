@@ -12,11 +12,12 @@
 #include "log.h"
 #include "listener.h"
 
+/* To stderr even for -h: stdout belongs to supervisord. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
 	fprintf(stderr, "usage: svrelay-listener [-c file]\n");
-	exit(1);
+	exit(status);
 }
 
 int
@@ -34,12 +35,13 @@ main(int argc, char *argv[])
 			path = optarg;
 			break;
 		case 'h':
+			usage(0);
 		default:
-			usage();
+			usage(1);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(1);
 
 	if ((conf = conf_load(path, &errstr)) == NULL) {
 		log_warnx("configuration errors:\n%s", errstr);

@@ -73,4 +73,13 @@ check "EOF while waiting for a header: nothing on stderr" test ! -s "$ERR"
 
 run_usage() { "$LISTENER" -x >"$T/usage.out" 2>&1; test $? -ne 0; }
 check "an unknown option is refused" run_usage
+check "-h prints the usage and exits 0" bash -c "'$LISTENER' -h 2>&1 >/dev/null | grep -q 'usage: svrelay-listener'"
+
+printf 'bogus = 1;\n' > "$T/bad.conf"
+timeout 10 "$LISTENER" -c "$T/bad.conf" </dev/null >"$T/badconf.out" 2>"$T/badconf.err"
+RC=$?
+check "a bad config file: exit 1 ($RC)" test "$RC" -eq 1
+check "a bad config file: stderr names file, line and key" \
+	grep -qF "$T/bad.conf:1: unknown key 'bogus'" "$T/badconf.err"
+check "a bad config file: nothing on stdout" test ! -s "$T/badconf.out"
 done_testing
