@@ -154,6 +154,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = raw.decode("utf-8", errors="replace")
         entry = {
             "time": t,
+            "client_port": self.client_address[1],
             "method": "POST",
             "path": self.path,
             "headers": dict(self.headers.items()),

@@ -20,5 +20,14 @@ r = [json.loads(l) for l in open(sys.argv[1])]
 sys.exit(not (r[0]["answer"] == "hang" and r[1]["time"] - r[0]["time"] >= 2.0))
 PY
 check "the timeout is in the log" grep -qi "timed out\|timeout" "$T/svrelayd.log"
+
+# A closed connection and a garbage answer are retried too.
+fake_ctl '[{"fault":"close","count":1},{"fault":"garbage","count":1}]'
+echo "PROCESS_STATE_FATAL processname:w2 groupname:jobs from_state:BACKOFF" |
+    SERIAL_BASE=10 send_events "$(relayd_sock)" || bail "could not send the event"
+check "delivered after a close and a garbage answer" \
+    wait_for 30 has_requests 2 "e['answer'] == 200"
+sleep 1
+check "w2 tried three times, posted once" test "$(requests "'jobs:w2' in e['body']")" -eq 3
 check "the webhook's secret is in no log or spool file" no_secrets
 done_testing

@@ -24,6 +24,9 @@ print("# %d posts in %.1f s, worst excess %.2f" % (len(t), t[-1] - t[0], worst),
       file=sys.stderr)
 sys.exit(not worst <= 0)
 PY
+check "connections are reused" test \
+    "$(json_lines "$FAKE_LOG" "e['client_port']" | sort -u | wc -l)" -lt \
+    "$(requests)"
 check "all answered ok" test "$(requests "e['answer'] != 200")" -eq 0
 check "outbox holds all 100" test \
     "$(json_lines "$T/spool/notifications.jsonl" "e['state']" | grep -c queued)" -eq 100
