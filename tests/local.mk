@@ -18,6 +18,7 @@ TESTS += tests/check_conf tests/check_svevent tests/check_wire
 # Integration tests drive the installed layout (make install into
 # tests/inst) under the real supervisord.  Each script prints TAP.
 include tests/integration/local.mk
+include tests/integration/fault.mk
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 dist_check_DATA += tests/integration/lib.sh tests/integration/fake_slack.py

@@ -1,0 +1,1 @@
+# Fault-injection, load and valgrind tests (issue: prove it).
