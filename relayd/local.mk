@@ -40,7 +40,8 @@ INTEGRATION_TESTS += \
 	tests/integration/relayd_signals.sh \
 	tests/integration/relayd_ctl.sh \
 	tests/integration/relayd_socket.sh \
-	tests/integration/relayd_handoff.sh
+	tests/integration/relayd_handoff.sh \
+	tests/integration/relayd_enospc.sh
 dist_check_SCRIPTS += tests/integration/relayd_client.py
 dist_check_DATA += tests/integration/relayd_lib.sh
 

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "check_util.h"
 #include "conf.h"
 #include "log.h"
@@ -565,6 +567,37 @@ START_TEST(test_spool_real_write_error_rlimit)
 }
 END_TEST
 
+START_TEST(test_spool_interval_acks_after_write_syncs_later)
+{
+	struct event_base	*base;
+	struct spool		*sp;
+	int			 i;
+
+	conf.fsync_mode = CONF_FSYNC_INTERVAL;
+	conf.fsync_interval_ms = 50;
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(sp = spool_open(base, dir, &conf));
+	spool_set_io(sp, fake_write, fake_sync);
+	add(sp, "i1");
+	add(sp, "i2");
+	/* One loop iteration: the commit event runs by itself. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(nseen, 2);
+	ck_assert_int_eq(seen[1].res, SPOOL_STORED);
+	ck_assert_int_eq(nwrites, 1);
+	ck_assert_int_eq(nsyncs, 0);	/* acknowledged before the sync */
+	for (i = 0; i < 100 && nsyncs == 0; i++) {
+		usleep(10000);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	ck_assert_int_eq(nsyncs, 1);
+	/* Nothing written since: the timer is not armed again. */
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+	spool_close(sp);
+	event_base_free(base);
+}
+END_TEST
+
 /* --- the id set -------------------------------------------------------- */
 
 START_TEST(test_spool_idset_bounded)
@@ -788,6 +821,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_spool_sync_error_truncated);
 	tcase_add_test(tc, test_spool_error_clears_when_writes_work);
 	tcase_add_test(tc, test_spool_real_write_error_rlimit);
+	tcase_add_test(tc, test_spool_interval_acks_after_write_syncs_later);
 	tcase_add_test(tc, test_spool_idset_bounded);
 	tcase_add_test(tc, test_spool_one_svrelayd_per_spool);
 	suite_add_tcase(s, tc);
