@@ -59,6 +59,9 @@ printf '%s%s eventname:TICK_5 len:1\n' "$GOOD" "$H" > "$T/good-then-bad.in"
 bad good-then-bad "end of input in the middle of a payload, after 0 of 1" 'READY\nRESULT 2\nOKREADY\n'
 check "good-then-bad: the good event was kept (hand-off)" \
 	test "$(ls "$T/spool/handoff/new" | wc -l)" -eq 1
+modes=$(stat -c %a "$T/spool/handoff" "$T/spool/handoff/tmp" "$T/spool/handoff/new" "$T/spool/handoff/bad" | tr '\n' ' ')
+check "the listener made the hand-off directories mode 2770 ($modes)" \
+	test "$modes" = "2770 2770 2770 2770 "
 
 : > "$T/empty.in"
 # At log level warn: a quiet exit writes nothing at all.
