@@ -58,8 +58,9 @@ proto_clear(struct proto_reader *r)
 static ssize_t
 proto_fill(struct proto_reader *r)
 {
-	size_t	space = sizeof r->buf - r->end, n;
-	ssize_t	got;
+	struct pollfd	pfd;
+	size_t		space = sizeof r->buf - r->end, n;
+	ssize_t		got;
 
 	if (r->fd == -1) {
 		n = r->memlen - r->memoff;
@@ -81,9 +82,10 @@ proto_fill(struct proto_reader *r)
 			    "%s", strerror(errno));
 			return (-1);
 		}
-		if (errno == EAGAIN) {
-			struct pollfd	pfd = { r->fd, POLLIN, 0 };
-
+		if (errno == EAGAIN) {	/* a non-blocking stdin */
+			pfd.fd = r->fd;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
 			(void)poll(&pfd, 1, -1);
 		}
 	}
