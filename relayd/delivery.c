@@ -323,49 +323,66 @@ delivery_compact(void)
 	free(v);
 }
 
-/* Tell a test's waiter what Slack said; it is told once. */
+/*
+ * Tell a test's waiter what Slack said; it is told once.  svrelayctl shows
+ * "message" (or "error") as is: it says what Slack answered, then what
+ * svrelayd does about it.
+ */
 static void
 notif_answer(struct notif *n, const char *result,
     const struct http_result *r, const char *error)
 {
 	struct json_object	*o;
-	char			*body, *msg;
+	char			*body = NULL, *said, *msg;
+	const char		*what;
+	int			 ok = strcmp(result, "sent") == 0;
 
 	if (n->waiter == NULL)
 		return;
 	o = json_object_new_object();
-	json_object_object_add(o, "ok",
-	    json_object_new_boolean(strcmp(result, "sent") == 0));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "result", json_object_new_string(result));
 	json_object_object_add(o, "id", json_object_new_string(n->e->id));
 	json_object_object_add(o, "destination",
 	    json_object_new_string(n->dest != NULL ? n->dest->shown : ""));
 	if (r != NULL) {
-		json_object_object_add(o, "http_status",
-		    json_object_new_int64(r->status));
 		body = slack_truncate(r->body != NULL ? r->body : "",
 		    DELIVERY_TEST_BODY);
 		http_scrub(body, strlen(body) + 1);
+		json_object_object_add(o, "http_status",
+		    json_object_new_int64(r->status));
 		json_object_object_add(o, "body",
 		    json_object_new_string(body));
 		if (r->status != 0)
-			xasprintf(&msg, "Slack answered HTTP %ld: %s%s%s",
-			    r->status, body, error[0] != '\0' ? " — " : "",
-			    error[0] != '\0' ? result : "");
+			xasprintf(&said, "Slack answered HTTP %ld: %s",
+			    r->status, body);
 		else
-			xasprintf(&msg, "no answer from Slack: %s (%s)", error,
-			    result);
-		json_object_object_add(o, "message",
-		    json_object_new_string(msg));
-		free(msg);
-		free(body);
-	}
-	if (error != NULL && error[0] != '\0')
-		json_object_object_add(o, "error",
+			xasprintf(&said, "no answer from Slack (%s)", error);
+	} else
+		said = xstrdup("no answer from Slack yet");
+	if (ok)
+		what = "sent";
+	else if (strcmp(result, "dead") == 0)
+		what = "a permanent error: the message is a dead letter "
+		    "(svrelayctl dead)";
+	else if (strcmp(result, "rate-limited") == 0)
+		what = "rate limited: svrelayd waits as told, then retries";
+	else if (strcmp(result, "retrying") == 0)
+		what = "a temporary error: svrelayd retries";
+	else
+		what = error;
+	xasprintf(&msg, "%s — %s", said, what);
+	json_object_object_add(o, ok ? "message" : "error",
+	    json_object_new_string(msg));
+	if (!ok && error != NULL && error[0] != '\0')
+		json_object_object_add(o, "slack_error",
 		    json_object_new_string(error));
 	n->waiter->done(n->waiter->arg, o);
 	free(n->waiter);
 	n->waiter = NULL;
+	free(msg);
+	free(said);
+	free(body);
 }
 
 static void	delivery_answer(const struct http_result *, void *);

@@ -384,6 +384,11 @@ START_TEST(test_http_test_command_and_retry_dead)
 	ck_assert_str_eq(json_object_get_string(v), "no_service");
 	ck_assert(json_object_object_get_ex(t.reply, "result", &v));
 	ck_assert_str_eq(json_object_get_string(v), "dead");
+	ck_assert(json_object_object_get_ex(t.reply, "slack_error", &v));
+	ck_assert_str_eq(json_object_get_string(v), "no_service, http 404");
+	ck_assert(json_object_object_get_ex(t.reply, "error", &v));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(v),
+	    "Slack answered HTTP 404: no_service"));
 	ck_assert_ptr_null(strstr(json_object_to_json_string(t.reply),
 	    "SECRETPART"));
 	json_object_put(t.reply);
