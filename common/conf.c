@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <libconfig.h>
 
 #include "conf.h"
@@ -351,30 +351,58 @@ conf_path(struct conf_ctx *ctx, const config_setting_t *g, const char *name,
 		conf_error(ctx, s, "key '%s': path is too long", key);
 }
 
-/* Why url is not an http(s) URL with a host, or NULL if it is one. */
+/*
+ * Why url is not an http(s) URL with a host, or NULL if it is one.  This
+ * is the check every program gets; svrelayd and svrelayctl install libcurl's
+ * full parser on top (urlcheck.c), so that the listener, which never makes
+ * an HTTP request, does not load libcurl and its TLS stack.
+ */
+static const char *
+conf_url_basic(const char *url)
+{
+	const char	*host, *end;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)url; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			return ("contains white space");
+		if (*p < 0x20 || *p == 0x7f)
+			return ("is not a valid URL");
+	}
+	if (strncasecmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strstr(url, "://") == NULL)
+		return ("is not a valid URL");
+	else
+		return ("must start with http:// or https://");
+	end = host + strcspn(host, "/?#");
+	if ((p = memchr(host, '@', end - host)) != NULL)
+		host = (const char *)p + 1;
+	if (host == end || *host == ':')
+		return ("is not a valid URL");	/* as libcurl says it */
+	return (NULL);
+}
+
+static conf_url_checker	conf_url_check_fn;
+
+void
+conf_set_url_checker(conf_url_checker fn)
+{
+	conf_url_check_fn = fn;
+}
+
 static const char *
 conf_url_problem(const char *url)
 {
-	CURLU		*u;
-	char		*scheme = NULL, *host = NULL;
-	const char	*why = NULL;
+	const char	*why;
 
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url: out of memory");
-	if (strpbrk(url, " \t\r\n") != NULL)
-		why = "contains white space";
-	else if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-		why = "is not a valid URL";
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		why = "must start with http:// or https://";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    host[0] == '\0')
-		why = "has no host";
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return (why);
+	if ((why = conf_url_basic(url)) != NULL)
+		return (why);
+	if (conf_url_check_fn != NULL)
+		return (conf_url_check_fn(url));
+	return (NULL);
 }
 
 /* Make sure a base URL ends with '/', so that paths append to it. */

@@ -113,6 +113,15 @@ struct conf {
 struct conf	*conf_load(const char *path, char **errstr);
 void		 conf_free(struct conf *);
 
+/*
+ * URLs get a basic check (http or https, a host, no white space) in every
+ * program.  A program that links libcurl installs urlcheck_problem
+ * (common/urlcheck.h) here for a full parse; a checker returns why a URL is
+ * bad, or NULL.
+ */
+typedef const char *(*conf_url_checker)(const char *);
+void		 conf_set_url_checker(conf_url_checker);
+
 /* Handoff directory inside the spool: spool_dir/handoff/{tmp,new}. */
 #define CONF_HANDOFF_DIR	"handoff"
 

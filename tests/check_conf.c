@@ -17,6 +17,7 @@
 #include "check_util.h"
 #include "conf.h"
 #include "log.h"
+#include "urlcheck.h"
 
 #define TOKEN	"xoxb-4242-SECRET-t0ken"
 #define WEBHOOK	"https://hooks.slack.com/services/T000/B000/HOOKSECRET"
@@ -460,7 +461,9 @@ START_TEST(test_conf_relative_paths)
 }
 END_TEST
 
-START_TEST(test_conf_bad_urls)
+/* The checks every program makes, with or without libcurl's parser. */
+static void
+bad_urls(void)
 {
 	assert_only("slack = {\n  api_url = \"ftp://slack.com/api/\";\n};\n", 2,
 	    "key 'slack.api_url': 'ftp://slack.com/api/' must start with "
@@ -488,6 +491,19 @@ START_TEST(test_conf_bad_urls)
 	    "key 'metrics.listen': ':9877' is not ADDRESS:PORT");
 	assert_only("metrics = { listen = \"[::1]:65536\"; };\n", 1,
 	    "key 'metrics.listen': '[::1]:65536' is not ADDRESS:PORT");
+}
+
+START_TEST(test_conf_bad_urls)
+{
+	conf_set_url_checker(NULL);
+	bad_urls();
+	/* Only libcurl's parser sees that this host is not an address. */
+	conf_free(load_ok("slack = { api_url = \"http://[::1/api/\"; };\n"));
+	conf_set_url_checker(urlcheck_problem);
+	bad_urls();
+	assert_only("slack = { api_url = \"http://[::1/api/\"; };\n", 1,
+	    "key 'slack.api_url': 'http://[::1/api/' is not a valid URL");
+	conf_set_url_checker(NULL);
 }
 END_TEST
 

@@ -1,7 +1,7 @@
 # Unit tests: Check suites, one binary per module, TAP on stdout.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(LIBCONFIG_CFLAGS) \
 	-DTEST_DATADIR='"$(abs_top_srcdir)/tests/data"'
-UNIT_LIBS = $(SVCOMMON_LIBS) $(CHECK_LIBS)
+UNIT_LIBS = $(SVCOMMON_LIBS) $(LIBCURL_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/check_conf tests/check_svevent tests/check_wire
 tests_check_conf_SOURCES = tests/check_conf.c tests/check_util.h
