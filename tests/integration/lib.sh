@@ -178,6 +178,8 @@ buffer_size=1024
 autorestart=true
 startsecs=0
 stderr_logfile=$T/listener.log
+; the protocol tokens on stdout are not worth a log file
+stdout_logfile=NONE
 
 $extra
 CONF
