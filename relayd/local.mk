@@ -9,6 +9,7 @@ relayd_librelayd_a_SOURCES = \
 	relayd/control.c \
 	relayd/handoff.c \
 	relayd/idset.c \
+	relayd/sdnotify.c \
 	relayd/server.c \
 	relayd/spool.c
 relayd_librelayd_a_CFLAGS = $(RELAYD_CFLAGS)
@@ -22,7 +23,7 @@ relayd_svrelayd_LDADD = relayd/librelayd.a $(DELIVERY_LINK) \
 bin_PROGRAMS += relayd/svrelayctl
 relayd_svrelayctl_SOURCES = relayd/svrelayctl.c relayd/relayd.h
 relayd_svrelayctl_CFLAGS = $(RELAYD_CFLAGS)
-relayd_svrelayctl_LDADD = $(SVCOMMON_LIBS) $(LIBEVENT_LIBS)
+relayd_svrelayctl_LDADD = $(SVCOMMON_LIBS) $(LIBCURL_LIBS) $(LIBEVENT_LIBS)
 
 # Unit tests of the spool, the id set and the hand-off import.
 check_PROGRAMS += tests/check_spool

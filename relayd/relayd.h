@@ -134,6 +134,7 @@ int		 server_acl_load(const struct conf *, struct acl *, char *,
 void		 server_acl_free(struct acl *);
 int		 server_probe(const char *);
 int		 server_listen(const struct conf *, const struct acl *);
+int		 server_relisten(const struct conf *, const struct acl *);
 void		 server_reconf(const struct conf *, const struct acl *);
 void		 server_shutdown(void (*)(void));
 void		 server_close(void);
@@ -144,5 +145,9 @@ struct json_object *control_parse(const char *, size_t);
 void		 control_handle(struct json_object *,
 		    void (*)(void *, struct json_object *), void *);
 struct json_object *control_status(void);
+
+/* sdnotify.c */
+int		 sdnotify(const char *);
+long long	 sdnotify_watchdog_usec(void);
 
 #endif

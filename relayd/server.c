@@ -439,20 +439,19 @@ static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 
 /*
- * Bind the socket: to a temporary name in the same directory, with its
- * mode and group set, then renamed over conf->socket, so that clients
- * never see a half-made socket.  The caller checked with server_probe
- * that nobody serves the path.  Returns 0, or -1 after logging why.
+ * Bind a listening socket: to a temporary name in the same directory, with
+ * its mode and group set, then renamed over conf->socket, so that clients
+ * never see a half-made socket.  The caller checked with server_probe that
+ * nobody serves the path.  Returns the descriptor and sets *st to the
+ * socket file's identity, or -1 after logging why.
  */
-int
-server_listen(const struct conf *conf, const struct acl *acl)
+static int
+server_bind(const struct conf *conf, const struct acl *acl, struct stat *st)
 {
 	struct sockaddr_un	 sun;
-	struct stat		 st;
 	char			*tmp = NULL;
 	int			 fd = -1;
 
-	server_init();
 	if (server_mkdirs(conf->socket) == -1)
 		return (-1);
 	xasprintf(&tmp, "%s.%ld.tmp", conf->socket, (long)getpid());
@@ -488,25 +487,9 @@ server_listen(const struct conf *conf, const struct acl *acl)
 		goto fail;
 	}
 	free(tmp);
-	tmp = NULL;
-	if (stat(conf->socket, &st) == 0) {
-		srv.ino = st.st_ino;
-		srv.dev = st.st_dev;
-	}
-	srv.path = xstrdup(conf->socket);
-	srv.listener = evconnlistener_new(env->base, server_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (srv.listener == NULL) {
-		log_warnx("evconnlistener_new failed");
-		fd = -1;
-		goto fail;
-	}
-	evconnlistener_set_error_cb(srv.listener, server_error_cb);
-	srv.resume_ev = evtimer_new(env->base, server_resume_cb, NULL);
-	server_reconf(conf, acl);
-	log_info("listening on %s (mode %04o, group %ld)", conf->socket,
-	    conf->socket_mode, (long)acl->sock_gid);
-	return (0);
+	if (stat(conf->socket, st) == -1)
+		memset(st, 0, sizeof *st);
+	return (fd);
 
 fail:
 	if (fd != -1)
@@ -516,6 +499,88 @@ fail:
 		free(tmp);
 	}
 	return (-1);
+}
+
+/* Serve fd (a bound, listening socket at path) from now on. */
+static int
+server_attach(int fd, const char *path, const struct stat *st)
+{
+	struct evconnlistener	*l;
+
+	l = evconnlistener_new(env->base, server_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (l == NULL) {
+		log_warnx("evconnlistener_new failed");
+		close(fd);
+		return (-1);
+	}
+	evconnlistener_set_error_cb(l, server_error_cb);
+	if (srv.listener != NULL)
+		evconnlistener_free(srv.listener);
+	srv.listener = l;
+	free(srv.path);
+	srv.path = xstrdup(path);
+	srv.ino = st->st_ino;
+	srv.dev = st->st_dev;
+	return (0);
+}
+
+/* Listen on conf->socket.  Returns 0, or -1 after logging why. */
+int
+server_listen(const struct conf *conf, const struct acl *acl)
+{
+	struct stat	st;
+	int		fd;
+
+	server_init();
+	if ((fd = server_bind(conf, acl, &st)) == -1)
+		return (-1);
+	if (server_attach(fd, conf->socket, &st) == -1)
+		return (-1);
+	srv.resume_ev = evtimer_new(env->base, server_resume_cb, NULL);
+	server_reconf(conf, acl);
+	log_info("listening on %s (mode %04o, group %ld)", conf->socket,
+	    conf->socket_mode, (long)acl->sock_gid);
+	return (0);
+}
+
+/*
+ * SIGHUP with a new socket path, mode or group: bind the new socket first,
+ * and only once it listens close the old one (removing its file if it is
+ * still ours and the path changed).  Connections already open stay open.
+ * Returns 0, or -1 (the old socket still serving) after logging why.
+ */
+int
+server_relisten(const struct conf *conf, const struct acl *acl)
+{
+	struct stat	 st, old;
+	char		*oldpath;
+	int		 fd;
+
+	if (strcmp(conf->socket, srv.path) != 0 &&
+	    server_probe(conf->socket) != 0) {
+		log_warnx("not moving to %s: another svrelayd serves it, or it "
+		    "is not a socket", conf->socket);
+		return (-1);
+	}
+	if ((fd = server_bind(conf, acl, &st)) == -1)
+		return (-1);
+	oldpath = xstrdup(srv.path);
+	old.st_ino = srv.ino;
+	old.st_dev = srv.dev;
+	if (server_attach(fd, conf->socket, &st) == -1) {
+		free(oldpath);
+		return (-1);
+	}
+	if (strcmp(oldpath, conf->socket) != 0 && stat(oldpath, &st) == 0 &&
+	    st.st_ino == old.st_ino && st.st_dev == old.st_dev)
+		(void)unlink(oldpath);
+	log_info("now listening on %s (mode %04o, group %ld)%s%s",
+	    conf->socket, conf->socket_mode, (long)acl->sock_gid,
+	    strcmp(oldpath, conf->socket) != 0 ? "; closed " : "",
+	    strcmp(oldpath, conf->socket) != 0 ? oldpath : "");
+	free(oldpath);
+	return (0);
 }
 
 /* Take a new config's limits and ACL (copied). */

@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "urlcheck.h"
 #include "log.h"
 #include "relayd.h"
 #include "xmalloc.h"
@@ -240,6 +241,7 @@ main(int argc, char *argv[])
 	int			 ch, json = 0, ok;
 
 	log_init("svrelayctl", 0, LOG_LEVEL_WARN);
+	conf_set_url_checker(urlcheck_problem);
 	while ((ch = getopt(argc, argv, "+c:")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -7,7 +7,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 #include "log.h"
 #include "relayd.h"
 #include "svevent.h"
+#include "urlcheck.h"
 #include "xmalloc.h"
 
 struct relayd	*env;
@@ -28,6 +33,7 @@ struct relayd	*env;
 static struct acl	 acl;
 static int		 debug;
 static struct event	*drain_ev;	/* SIGTERM's deadline */
+static struct event	*watchdog_ev;	/* systemd's WatchdogSec */
 
 static __attribute__((noreturn)) void
 usage(void)
@@ -98,6 +104,20 @@ relayd_load(const char *path, struct acl *a, int to_log)
 	return (conf);
 }
 
+/* Resolve conf's names into a (again, after a change of user). */
+static struct conf *
+relayd_reload_acl(struct conf *conf, struct acl *a)
+{
+	char	err[512];
+
+	if (server_acl_load(conf, a, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		conf_free(conf);
+		return (NULL);
+	}
+	return (conf);
+}
+
 static void
 relayd_drained(void)
 {
@@ -125,6 +145,7 @@ relayd_shutdown(int sig)
 	}
 	log_info("signal %d: draining and exiting", sig);
 	env->shutting_down = 1;
+	sdnotify("STOPPING=1");
 	delivery_shutdown();
 	handoff_free(env->handoff);	/* after the commit below: see there */
 	env->handoff = NULL;
@@ -145,12 +166,24 @@ relayd_reload(void)
 		return;
 	}
 	relayd_log_warnings(conf);
+	sdnotify("RELOADING=1");
 	if (strcmp(conf->socket, env->conf->socket) != 0 ||
-	    strcmp(conf->spool_dir, env->conf->spool_dir) != 0 ||
 	    conf->socket_mode != env->conf->socket_mode ||
-	    a.sock_gid != acl.sock_gid)
-		log_warnx("socket, socket_mode, socket_group and spool_dir "
-		    "change only on restart");
+	    a.sock_gid != acl.sock_gid) {
+		if (server_relisten(conf, &a) == -1) {
+			log_warnx("keeping the running configuration");
+			server_acl_free(&a);
+			conf_free(conf);
+			sdnotify("READY=1");
+			return;
+		}
+	}
+	if (strcmp(conf->spool_dir, env->conf->spool_dir) != 0)
+		log_warnx("spool_dir changes only on restart; still using %s",
+		    env->conf->spool_dir);
+	if ((conf->user == NULL) != (env->conf->user == NULL) ||
+	    (conf->user != NULL && strcmp(conf->user, env->conf->user) != 0))
+		log_warnx("user changes only on restart");
 	log_setlevel(debug ? LOG_LEVEL_DEBUG : conf->log_level);
 	server_reconf(conf, &a);
 	spool_configure(env->spool, conf);
@@ -160,6 +193,7 @@ relayd_reload(void)
 	conf_free(env->conf);
 	env->conf = conf;
 	log_info("configuration reloaded");
+	sdnotify("READY=1");
 }
 
 static void
@@ -180,6 +214,69 @@ relayd_signal(int sig, short what, void *arg)
 		relayd_reload();
 		break;
 	}
+}
+
+static void
+relayd_watchdog(int fd, short what, void *arg)
+{
+	sdnotify("WATCHDOG=1");
+}
+
+/* Make dir (one level) if missing; chown what we made to uid:gid. */
+static void
+relayd_mkdir_for(const char *dir, mode_t mode, uid_t uid, gid_t gid)
+{
+	if (mkdir(dir, mode) == 0) {
+		if (chown(dir, uid, gid) == -1)
+			fatal("chown %s", dir);
+		log_info("created %s for user %ld", dir, (long)uid);
+	} else if (errno != EEXIST)
+		fatal("mkdir %s", dir);
+}
+
+/*
+ * Started as root with `user` set: make the socket's directory and the
+ * spool (if missing) for that user, then become it for good.  Everything
+ * after this, socket and spool included, is opened as that user, so that
+ * rotation and re-creation work without root.
+ */
+static void
+relayd_drop_privileges(const struct conf *conf)
+{
+	struct passwd	*pw;
+	char		*dir, *slash;
+
+	if (conf->user == NULL)
+		return;
+	if ((pw = getpwnam(conf->user)) == NULL)
+		fatalx("%s: key 'user': no such user '%s'", conf->path,
+		    conf->user);
+	if (geteuid() != 0) {
+		if (geteuid() != pw->pw_uid)
+			log_warnx("not started as root: running as uid %ld, "
+			    "not as user %s", (long)geteuid(), conf->user);
+		return;
+	}
+	if (pw->pw_uid == 0)
+		return;
+	dir = xstrdup(conf->socket);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		relayd_mkdir_for(dir, 0755, pw->pw_uid, pw->pw_gid);
+	}
+	free(dir);
+	relayd_mkdir_for(conf->spool_dir, 0750, pw->pw_uid, pw->pw_gid);
+
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1)
+		fatal("initgroups %s", pw->pw_name);
+	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1)
+		fatal("setresgid %ld", (long)pw->pw_gid);
+	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("setresuid %ld", (long)pw->pw_uid);
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		fatalx("could still regain root after dropping privileges");
+	log_info("running as user %s (uid %ld, gid %ld)", pw->pw_name,
+	    (long)pw->pw_uid, (long)pw->pw_gid);
 }
 
 int
@@ -209,12 +306,18 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init("svrelayd", 0, debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	conf_set_url_checker(urlcheck_problem);
 	memset(&r, 0, sizeof r);
 	env = &r;
 	if ((r.conf = relayd_load(path, &acl, 0)) == NULL)
 		exit(1);
 	if (test) {
 		relayd_log_warnings(r.conf);
+		if (r.conf->user != NULL && getpwnam(r.conf->user) == NULL) {
+			fprintf(stderr, "%s: key 'user': no such user '%s'\n",
+			    r.conf->path, r.conf->user);
+			exit(1);
+		}
 		printf("configuration OK\n");
 		exit(0);
 	}
@@ -223,6 +326,14 @@ main(int argc, char *argv[])
 	relayd_log_warnings(r.conf);
 	event_set_log_callback(relayd_event_log);
 	signal(SIGPIPE, SIG_IGN);
+	if (r.conf->user != NULL && geteuid() == 0) {
+		/* Resolve the socket group and the ACL as the new user. */
+		relayd_drop_privileges(r.conf);
+		server_acl_free(&acl);
+		if ((r.conf = relayd_reload_acl(r.conf, &acl)) == NULL)
+			exit(1);
+	} else
+		relayd_drop_privileges(r.conf);
 	r.start_ms = svevent_now_ms();
 
 	if ((r.base = event_base_new()) == NULL)
@@ -259,6 +370,17 @@ main(int argc, char *argv[])
 
 	log_info("svrelayd %s started (pid %ld)", PACKAGE_VERSION,
 	    (long)getpid());
+	sdnotify("READY=1");
+	if (sdnotify_watchdog_usec() > 0) {
+		struct timeval	tv;
+		long long	half = sdnotify_watchdog_usec() / 2;
+
+		tv.tv_sec = half / 1000000;
+		tv.tv_usec = half % 1000000;
+		watchdog_ev = event_new(r.base, -1, EV_PERSIST,
+		    relayd_watchdog, NULL);
+		event_add(watchdog_ev, &tv);
+	}
 	if (event_base_dispatch(r.base) == -1)
 		log_warnx("event_base_dispatch failed");
 
@@ -274,6 +396,8 @@ main(int argc, char *argv[])
 	event_free(sighup);
 	if (drain_ev != NULL)
 		event_free(drain_ev);
+	if (watchdog_ev != NULL)
+		event_free(watchdog_ev);
 	event_base_free(r.base);
 	server_acl_free(&acl);
 	conf_free(r.conf);

@@ -1,2 +1,8 @@
 # Each integration script is one behaviour; listener/ and relayd/ add theirs.
-INTEGRATION_TESTS +=
+# The service_* scripts: running svrelayd as a service (issue: systemd,
+# reload, privileges).
+INTEGRATION_TESTS += \
+	tests/integration/service_privdrop.sh \
+	tests/integration/service_reload.sh \
+	tests/integration/service_sdnotify.sh \
+	tests/integration/service_unit.sh
