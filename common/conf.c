@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 static const char *keys_top[] = {
 	"socket", "socket_mode", "socket_group", "spool_dir", "host", "user",
 	"allow_users", "allow_groups", "log", "spool", "listener", "relayd",
-	"slack", "notify", "alertmanager", "metrics", NULL
+	"slack", "notify", "alertmanager", "metrics", "context", NULL
 };
 static const char *keys_log[] = { "level", "syslog", NULL };
 static const char *keys_spool[] = {
@@ -53,6 +54,10 @@ static const char *conf_states[] = {
 };
 static const char *keys_alertmanager[] = { "urls", NULL };
 static const char *keys_metrics[] = { "listen", NULL };
+static const char *keys_context[] = {
+	"enabled", "timeout_ms", "tail_bytes", "backoff", "backoff_interval_ms",
+	"username", "password", "password_file", "redact", "helper", NULL
+};
 
 struct conf_ctx {
 	const char	*path;
@@ -858,6 +863,11 @@ conf_defaults(struct conf *c)
 	c->notify.report_states = xcalloc(1, sizeof(char *));
 	c->notify.ignore_states = xcalloc(1, sizeof(char *));
 	c->alertmanager_urls = xcalloc(1, sizeof(char *));
+	c->context.enabled = 1;
+	c->context.timeout_ms = 1500;
+	c->context.tail_bytes = 4096;
+	c->context.backoff_interval_ms = 60000;
+	c->context.redact = xcalloc(1, sizeof(char *));
 }
 
 static void
@@ -920,6 +930,117 @@ conf_alertmanager(struct conf_ctx *ctx, const config_setting_t *root)
 			    i + 1, u[i], why);
 		else
 			conf_url_slash(&u[i]);
+	}
+}
+
+/*
+ * context.password_file: one line, the password for supervisord's HTTP
+ * server.  Never quoted in a message.
+ */
+static void
+conf_context_password_file(struct conf_ctx *ctx, const config_setting_t *s)
+{
+	struct conf	*c = ctx->conf;
+	struct stat	 st;
+	char		 buf[1024];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(c->context.password_file, O_RDONLY | O_CLOEXEC |
+	    O_NONBLOCK | O_NOCTTY)) == -1) {
+		conf_error(ctx, s, "key 'context.password_file': cannot open "
+		    "%s: %s", c->context.password_file, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		conf_error(ctx, s, "key 'context.password_file': %s is not a "
+		    "regular file", c->context.password_file);
+		close(fd);
+		return;
+	}
+	if (st.st_mode & S_IROTH)
+		conf_warning(ctx, s, "context.password_file %s is readable by "
+		    "every user: chmod o-r it", c->context.password_file);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		conf_error(ctx, s, "key 'context.password_file': cannot read "
+		    "%s: %s", c->context.password_file, strerror(errno));
+		return;
+	}
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0 || memchr(buf, '\n', n) != NULL ||
+	    strlen(buf) != (size_t)n) {
+		conf_error(ctx, s, "key 'context.password_file': %s does not "
+		    "hold one line of text", c->context.password_file);
+		explicit_bzero(buf, sizeof buf);
+		return;
+	}
+	c->context.password = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+}
+
+/*
+ * The context group: what the listener fetches from supervisord's RPC
+ * interface for a crash.  Redaction patterns are compiled here, so that a
+ * bad one is an error with its file and line; the helper compiles them
+ * again.
+ */
+static void
+conf_context(struct conf_ctx *ctx, const config_setting_t *root)
+{
+	struct conf_context	*x = &ctx->conf->context;
+	config_setting_t	*g, *s, *ps = NULL, *pfs = NULL;
+	regex_t			 re;
+	char			 msg[256];
+	int			 i, rc;
+
+	if ((g = conf_group(ctx, root, "context", keys_context)) == NULL)
+		return;
+	conf_bool(ctx, g, "enabled", &x->enabled);
+	conf_int_into(ctx, g, "timeout_ms", 100, 60000, &x->timeout_ms);
+	conf_int_into(ctx, g, "tail_bytes", 0, 65536, &x->tail_bytes);
+	conf_bool(ctx, g, "backoff", &x->backoff);
+	conf_int_into(ctx, g, "backoff_interval_ms", 0, 86400000,
+	    &x->backoff_interval_ms);
+	if (conf_string(ctx, g, "username", &x->username, &s) == 1 &&
+	    strchr(x->username, ':') != NULL)
+		conf_error(ctx, s, "key 'context.username': must not contain "
+		    "':' (HTTP basic authentication)");
+	conf_string(ctx, g, "password", &x->password, &ps);
+	conf_path(ctx, g, "password_file", &x->password_file);
+	pfs = config_setting_get_member(g, "password_file");
+	if (ps != NULL && pfs != NULL)
+		conf_error(ctx, pfs, "key 'context.password_file': set "
+		    "context.password or context.password_file, not both");
+	else if (pfs != NULL && x->password_file != NULL &&
+	    x->password_file[0] == '/')
+		conf_context_password_file(ctx, pfs);
+	if ((ps != NULL || pfs != NULL) && x->username == NULL)
+		conf_error(ctx, ps != NULL ? ps : pfs, "key 'context.username': "
+		    "required with a password");
+	conf_path(ctx, g, "helper", &x->helper);
+
+	conf_strlist(ctx, g, "redact", &x->redact);
+	if ((s = config_setting_get_member(g, "redact")) == NULL)
+		return;
+	for (i = 0; x->redact[i] != NULL; i++) {
+		if ((rc = regcomp(&re, x->redact[i], REG_EXTENDED |
+		    REG_NEWLINE)) != 0) {
+			regerror(rc, &re, msg, sizeof msg);
+			conf_error(ctx, config_setting_get_elem(s, i), "key "
+			    "'context.redact': element %d: '%s' is not a POSIX "
+			    "extended regular expression: %s", i + 1,
+			    x->redact[i], msg);
+			continue;
+		}
+		if (regexec(&re, "", 0, NULL, 0) == 0)
+			conf_error(ctx, config_setting_get_elem(s, i), "key "
+			    "'context.redact': element %d: '%s' matches the "
+			    "empty string", i + 1, x->redact[i]);
+		regfree(&re);
 	}
 }
 
@@ -994,6 +1115,7 @@ conf_load(const char *path, char **errstr)
 	conf_notify(&ctx, root);
 	conf_alertmanager(&ctx, root);
 	conf_metrics(&ctx, root);
+	conf_context(&ctx, root);
 
 	config_destroy(&cf);
 	if (ctx.nerrors > 0) {
@@ -1049,6 +1171,14 @@ conf_free(struct conf *c)
 	free(c->notify.routes);
 	conf_free_vec(c->alertmanager_urls);
 	free(c->metrics_listen);
+	free(c->context.username);
+	if (c->context.password != NULL) {
+		explicit_bzero(c->context.password, strlen(c->context.password));
+		free(c->context.password);
+	}
+	free(c->context.password_file);
+	conf_free_vec(c->context.redact);
+	free(c->context.helper);
 	free(c->warnings);
 	free(c);
 }

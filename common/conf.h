@@ -65,6 +65,24 @@ struct conf_notify {
 	size_t		 nroutes;
 };
 
+/*
+ * The context group: crash context (exit status, spawn error, log tails)
+ * that the listener fetches from supervisord's XML-RPC interface through
+ * the svrelay-context helper.
+ */
+struct conf_context {
+	int		 enabled;
+	int		 timeout_ms;	/* helper start + every call */
+	int		 tail_bytes;	/* cap per log tail; 0: no tails */
+	int		 backoff;	/* fetch on BACKOFF too */
+	int		 backoff_interval_ms;	/* per process */
+	char		*username;	/* NULL: no HTTP authentication */
+	char		*password;	/* from password or password_file; never log */
+	char		*password_file;
+	char		**redact;	/* POSIX EREs, NULL-terminated */
+	char		*helper;	/* NULL: the compiled-in path */
+};
+
 struct conf {
 	char		*path;		/* the file this came from */
 
@@ -100,6 +118,8 @@ struct conf {
 
 	char		**alertmanager_urls;	/* NULL-terminated */
 	char		*metrics_listen;	/* NULL: off */
+
+	struct conf_context context;
 
 	char		*warnings;	/* NULL, or lines for the caller to log */
 };

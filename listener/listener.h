@@ -5,6 +5,7 @@
 #ifndef SVRELAY_LISTENER_H
 #define SVRELAY_LISTENER_H
 
+#include <regex.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,9 @@ struct conf;
 struct svevent;
 struct forward;
 struct handoff;
+struct context;
+struct rpc;
+struct json_object;
 
 /* Limits on what supervisord may send. */
 #define PROTO_BUFSIZE		16384	/* stdin read buffer */
@@ -46,6 +50,53 @@ struct handoff;
 #define HANDOFF_BAD		"bad"
 #define HANDOFF_DIR_MODE	02770
 #define HANDOFF_FILE_MODE	0640
+
+/*
+ * Crash context: the listener runs the svrelay-context helper (libcurl,
+ * expat) for the events that need it and reads one JSON object from its
+ * stdout.  Secrets and patterns go in the environment, not on argv.
+ */
+#ifndef SVRELAY_CONTEXT_HELPER
+#define SVRELAY_CONTEXT_HELPER	"/usr/local/libexec/svrelay/svrelay-context"
+#endif
+#define CONTEXT_ENV_USERNAME	"SVRELAY_CONTEXT_USERNAME"
+#define CONTEXT_ENV_PASSWORD	"SVRELAY_CONTEXT_PASSWORD"
+#define CONTEXT_ENV_REDACT	"SVRELAY_CONTEXT_REDACT"	/* JSON array */
+#define CONTEXT_MAX_OUTPUT	(512 * 1024)	/* helper's answer, bytes */
+#define CONTEXT_MARGIN_MS	50	/* helper answers this early */
+#define CONTEXT_BACKOFF_SLOTS	64	/* processes rate-limited at once */
+#define CONTEXT_ERRLEN		512
+
+/* XML-RPC responses: caps on what a server may send. */
+#define XMLRPC_MAX_BODY		(1024 * 1024)
+#define XMLRPC_MAX_DEPTH	32
+#define XMLRPC_MAX_VALUES	4096
+#define XMLRPC_ERRLEN		256
+
+/* xmlrpc_parse's answers. */
+#define XMLRPC_OK		0
+#define XMLRPC_FAULT		1
+#define XMLRPC_ERROR		(-1)
+
+/* rpc_call's answers. */
+#define RPC_OK			0
+#define RPC_FAULT		1	/* an XML-RPC fault */
+#define RPC_HTTP		2	/* an HTTP status other than 200 */
+#define RPC_TIMEOUT		3
+#define RPC_ERROR		(-1)
+
+/* supervisord's fault codes (supervisor/xmlrpc.py). */
+#define XMLRPC_FAULT_BAD_NAME	10
+#define XMLRPC_FAULT_NO_FILE	20
+#define XMLRPC_FAULT_FAILED	30
+
+#define TAIL_REDACTED		"[redacted]"
+
+/* One XML-RPC parameter: a string, or (string NULL) an integer. */
+struct xmlrpc_param {
+	const char	*string;
+	int		 integer;
+};
 
 /*
  * The event header supervisord sends before each payload.  The strings
@@ -113,6 +164,34 @@ struct handoff	*handoff_new(const char *);
 void		 handoff_free(struct handoff *);
 int		 handoff_write(struct handoff *, const char *, size_t, int,
 		    char *, size_t, char *, size_t);
+
+/* context.c */
+struct context	*context_new(const struct conf *);
+void		 context_free(struct context *);
+int		 context_wanted(struct context *, const struct svevent *);
+void		 context_add(struct context *, struct svevent *);
+
+/* xmlrpc.c */
+int		 xmlrpc_parse(const char *, size_t, struct json_object **,
+		    int *, char *, size_t);
+char		*xmlrpc_request(const char *, const struct xmlrpc_param *,
+		    size_t);
+
+/* rpc.c */
+int64_t		 rpc_now(void);
+struct rpc	*rpc_new(const char *, const char *, const char *, char *,
+		    size_t);
+void		 rpc_free(struct rpc *);
+int		 rpc_call(struct rpc *, int64_t, const char *,
+		    const struct xmlrpc_param *, size_t, struct json_object **,
+		    int *, char *, size_t);
+
+/* tail.c */
+char		*tail_utf8(const char *, size_t, size_t *);
+char		*tail_trim(char *, size_t *, size_t, int);
+int		 tail_redact(char **, const regex_t *, size_t);
+int		 tail_exit_status(const char *, const char *, int *, char *,
+		    size_t);
 
 /* loop.c */
 int		 loop_run(struct conf *);

@@ -38,6 +38,7 @@ struct loop {
 	struct conf		*conf;
 	struct forward		*forward;
 	struct handoff		*handoff;
+	struct context		*context;
 	enum loop_outcome	 outcome;
 	int			 backoff_ms;	/* 0: none due */
 	long			 ppid;
@@ -173,6 +174,7 @@ loop_run(struct conf *conf)
 	l.conf = conf;
 	l.forward = forward_new(conf->socket, conf->ack_timeout_ms);
 	l.handoff = handoff_new(conf->spool_dir);
+	l.context = context_new(conf);
 	l.outcome = LOOP_START;
 	l.ppid = (long)getppid();	/* supervisord: part of every id */
 
@@ -226,6 +228,9 @@ loop_run(struct conf *conf)
 			status = 1;
 			break;
 		}
+		/* Crash context: bounded by context.timeout_ms. */
+		if (context_wanted(l.context, ev))
+			context_add(l.context, ev);
 		line = svevent_to_line(ev, &len);
 		ok = loop_deliver(&l, ev->id, line, len);
 		free(line);
@@ -252,5 +257,6 @@ loop_run(struct conf *conf)
 	free(r);
 	forward_free(l.forward);
 	handoff_free(l.handoff);
+	context_free(l.context);
 	return (status);
 }
