@@ -10,9 +10,21 @@
  * A destination (a channel through the Web API, or a webhook) sends one
  * message at a time, in order, paced by a token bucket; a 429 or a retry
  * holds everything queued behind it.  Timers run only while there is work.
+ *
+ * What is sent is what the notification policy (policy.h) says: every
+ * stored event is fed to it, a timer runs it at its next deadline, and
+ * each note it makes is rendered (slack.c) and queued under the note's own
+ * id, which is stable: a note made again after a restart is found in the
+ * outbox and not queued twice.  The policy's state is saved to
+ * spool_dir/policy.json; at start it is loaded and the events stored after
+ * the last one it saw are fed again from the spool.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +39,7 @@
 #include "delivery.h"
 #include "delivery_int.h"
 #include "log.h"
+#include "policy.h"
 #include "svevent.h"
 #include "xmalloc.h"
 
@@ -85,6 +98,7 @@ struct dest {
 	struct notif		*inflight;
 	struct pace_bucket	 bucket;
 	struct event		*timer;
+	int			 routed;	/* a route of this config */
 	int64_t			 hold_until;	/* monotonic ms */
 	char			 lasterr[128];	/* permanent error last logged */
 	TAILQ_ENTRY(dest)	 entry;
@@ -103,9 +117,31 @@ static struct {
 	int			 burst;
 
 	struct dest_list	 dests;
-	struct dest		*cur;		/* where new messages go */
+	struct dest		*cur;		/* route "": the default */
 	struct notif_q		 orphans;	/* queued with no destination */
-	char			*stopped_dest;	/* after shutdown: dest shown */
+
+	/* What routes need: the token and the routes' webhooks. */
+	char			*token;
+	char			*api_url;
+	char			**route_urls;	/* NULL for a channel route */
+	size_t			 nroutes;
+	struct json_object	*warned;	/* routes with a fallback logged */
+
+	/* The notification policy. */
+	struct policy		*policy;
+	struct event		*policy_timer;	/* at its next deadline */
+	struct event		*save_timer;	/* only while dirty */
+	int			 dirty;
+	char			*policy_path;
+	char			*spool_dir;
+	char			*last_event;	/* id of the last event fed */
+	char			*last_evtime;	/* and its time */
+	int64_t			 fed_ms;	/* the clock it was fed at */
+	char			*since;		/* policy began (no event yet) */
+	int			 save_failing;
+	uint64_t		 notes;
+	uint64_t		 notes_again;	/* already in the outbox */
+	uint64_t		 notes_dropped;	/* updates a webhook cannot do */
 
 	uint64_t		 sent;
 	uint64_t		 failed;
@@ -149,9 +185,12 @@ delivery_now(char *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* Destinations */
 
-/* A webhook as shown: its scheme, host and port, never its path. */
+/*
+ * A webhook as shown: label, its scheme, host and port, never its path
+ * ("webhook:2 https://hooks.slack.com/…").
+ */
 static char *
-dest_webhook_shown(const char *url)
+dest_webhook_shown(const char *url, const char *label)
 {
 	CURLU	*u;
 	char	*scheme = NULL, *host = NULL, *port = NULL, *s;
@@ -161,10 +200,10 @@ dest_webhook_shown(const char *url)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		s = xstrdup("webhook");
+		s = xstrdup(label);
 	else {
 		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		xasprintf(&s, "webhook %s://%s%s%s/…", scheme, host,
+		xasprintf(&s, "%s %s://%s%s%s/…", label, scheme, host,
 		    port != NULL ? ":" : "", port != NULL ? port : "");
 	}
 	curl_free(scheme);
@@ -174,33 +213,55 @@ dest_webhook_shown(const char *url)
 	return (s);
 }
 
-/* The destination conf names, as a new struct (NULL if none). */
+/* The key of a destination: what makes two the same place. */
+static char *
+dest_key(enum slack_mode mode, const char *url, const char *channel)
+{
+	char	*key;
+
+	if (mode == SLACK_WEBHOOK)
+		xasprintf(&key, "webhook %s", url);
+	else
+		xasprintf(&key, "api %s %s", url, channel);
+	return (key);
+}
+
+/* A new destination (not on dl.dests yet). */
 static struct dest *
-dest_new(const struct conf_slack *s)
+dest_make(enum slack_mode mode, const char *url, const char *token,
+    const char *channel, const char *label)
 {
 	struct dest	*d;
 
-	if (s->webhook_url == NULL && s->token == NULL)
-		return (NULL);
 	d = xcalloc(1, sizeof *d);
 	TAILQ_INIT(&d->queue);
-	if (s->webhook_url != NULL) {
-		d->mode = SLACK_WEBHOOK;
-		d->url = xstrdup(s->webhook_url);
-		xasprintf(&d->key, "webhook %s", s->webhook_url);
-		d->shown = dest_webhook_shown(s->webhook_url);
-	} else {
-		d->mode = SLACK_API;
-		d->url = xstrdup(s->api_url);
-		d->token = xstrdup(s->token);
-		d->channel = xstrdup(s->channel != NULL ? s->channel : "");
-		xasprintf(&d->key, "api %s %s", s->api_url, d->channel);
-		d->shown = xstrdup(d->channel);
+	d->mode = mode;
+	d->url = xstrdup(url);
+	d->key = dest_key(mode, url, channel);
+	if (mode == SLACK_WEBHOOK)
+		d->shown = dest_webhook_shown(url, label);
+	else {
+		d->token = xstrdup(token);
+		d->channel = xstrdup(channel);
+		d->shown = xstrdup(channel);
 	}
 	pace_init(&d->bucket, dl.rate_per_minute, dl.burst, pace_now_ms());
 	if ((d->timer = evtimer_new(dl.base, dest_timer_cb, d)) == NULL)
 		fatalx("evtimer_new");
 	return (d);
+}
+
+/* The default destination conf names, as a new struct (NULL if none). */
+static struct dest *
+dest_new(const struct conf_slack *s)
+{
+	if (s->webhook_url != NULL)
+		return (dest_make(SLACK_WEBHOOK, s->webhook_url, NULL, NULL,
+		    "webhook"));
+	if (s->token != NULL)
+		return (dest_make(SLACK_API, s->api_url, s->token,
+		    s->channel != NULL ? s->channel : "", NULL));
+	return (NULL);
 }
 
 static void
@@ -240,7 +301,8 @@ dest_secrets(void)
 static int
 dest_reap(struct dest *d)
 {
-	if (d == dl.cur || !TAILQ_EMPTY(&d->queue) || d->inflight != NULL)
+	if (d == dl.cur || d->routed || !TAILQ_EMPTY(&d->queue) ||
+	    d->inflight != NULL)
 		return (0);
 	TAILQ_REMOVE(&dl.dests, d, entry);
 	dest_free(d);
@@ -256,6 +318,108 @@ dest_timer(struct dest *d, int64_t ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(d->timer, &tv);
+}
+
+/* Say once per route (until a reload) why its notes go elsewhere. */
+static void
+route_warn(const char *route, const char *why)
+{
+	if (dl.warned == NULL)
+		dl.warned = json_object_new_object();
+	if (json_object_object_get_ex(dl.warned, route, NULL))
+		return;
+	json_object_object_add(dl.warned, route, NULL);
+	log_warnx("notify route %s: %s: its notifications go to the default "
+	    "destination", route, why);
+}
+
+/*
+ * The destination of a policy route: "" is the default, "webhook:N" the
+ * Nth notify.routes rule's webhook, anything else a channel through the
+ * Web API.  NULL if there is no destination at all.
+ */
+static struct dest *
+dest_route(const char *route)
+{
+	struct dest	*d;
+	const char	*url, *channel = NULL;
+	enum slack_mode	 mode;
+	char		*key, *end;
+	long long	 n;
+
+	if (route == NULL || route[0] == '\0')
+		return (dl.cur);
+	if (strncmp(route, "webhook:", 8) == 0) {
+		n = strtoll(route + 8, &end, 10);
+		if (end == route + 8 || *end != '\0' || n < 1 ||
+		    n > (long long)dl.nroutes || dl.route_urls[n - 1] == NULL) {
+			route_warn(route, "no such webhook rule in "
+			    "notify.routes");
+			return (dl.cur);
+		}
+		mode = SLACK_WEBHOOK;
+		url = dl.route_urls[n - 1];
+	} else {
+		if (dl.token == NULL) {
+			route_warn(route, "a channel route needs slack.token");
+			return (dl.cur);
+		}
+		mode = SLACK_API;
+		url = dl.api_url;
+		channel = route;
+	}
+	key = dest_key(mode, url, channel);
+	TAILQ_FOREACH(d, &dl.dests, entry) {
+		if (strcmp(d->key, key) == 0)
+			break;
+	}
+	free(key);
+	if (d == NULL) {
+		d = dest_make(mode, url, dl.token, channel, route);
+		TAILQ_INSERT_TAIL(&dl.dests, d, entry);
+		dest_secrets();
+		log_info("slack: notifications routed to %s go to %s", route,
+		    d->shown);
+	}
+	d->routed = 1;
+	return (d);
+}
+
+/* The routes of conf: the token, the API and each rule's webhook. */
+static void
+delivery_routes(const struct conf *conf)
+{
+	struct dest	*d;
+	size_t		 i;
+
+	if (dl.token != NULL)
+		explicit_bzero(dl.token, strlen(dl.token));
+	free(dl.token);
+	free(dl.api_url);
+	for (i = 0; i < dl.nroutes; i++) {
+		if (dl.route_urls[i] != NULL)
+			explicit_bzero(dl.route_urls[i],
+			    strlen(dl.route_urls[i]));
+		free(dl.route_urls[i]);
+	}
+	free(dl.route_urls);
+	dl.token = conf->slack.token != NULL ? xstrdup(conf->slack.token) :
+	    NULL;
+	dl.api_url = xstrdup(conf->slack.api_url != NULL ?
+	    conf->slack.api_url : CONF_DEFAULT_API_URL);
+	dl.nroutes = conf->notify.nroutes;
+	dl.route_urls = xcalloc(dl.nroutes + 1, sizeof *dl.route_urls);
+	for (i = 0; i < dl.nroutes; i++) {
+		if (conf->notify.routes[i].webhook_url != NULL)
+			dl.route_urls[i] =
+			    xstrdup(conf->notify.routes[i].webhook_url);
+	}
+	if (dl.warned != NULL)
+		json_object_put(dl.warned);
+	dl.warned = NULL;
+	/* Found again by the next note routed there. */
+	TAILQ_FOREACH(d, &dl.dests, entry)
+		d->routed = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -568,11 +732,11 @@ delivery_answer(const struct http_result *r, void *arg)
 }
 
 /*
- * Queue a message durably and start it on its way.  Takes e; w (may be
- * NULL) is told Slack's first answer.  Returns the notification.
+ * Queue a message durably for d and start it on its way.  Takes e; w (may
+ * be NULL) is told Slack's first answer.  Returns the notification.
  */
 static struct notif *
-delivery_queue(struct outbox_entry *e, struct waiter *w)
+delivery_queue(struct outbox_entry *e, struct waiter *w, struct dest *d)
 {
 	struct notif	*n;
 	char		 now[40];
@@ -584,16 +748,16 @@ delivery_queue(struct outbox_entry *e, struct waiter *w)
 		e->time = xstrdup(now);
 	}
 	free(e->dest);
-	e->dest = xstrdup(dl.cur->shown);
+	e->dest = xstrdup(d->shown);
 	if (outbox_queued(e) == -1)
 		log_warnx("outbox: notification %s could not be queued "
 		    "durably: sending it anyway", e->id);
 	n = notif_new(e);
 	n->waiter = w;
-	notif_attach(n, dl.cur);
-	log_debug("notification %s queued for %s: %s", e->id, dl.cur->shown,
+	notif_attach(n, d);
+	log_debug("notification %s queued for %s: %s", e->id, d->shown,
 	    e->text);
-	dest_kick(dl.cur);
+	dest_kick(d);
 	return (n);
 }
 
@@ -615,16 +779,463 @@ delivery_entry(struct json_object *message, enum outbox_kind kind)
 	return (e);
 }
 
-static struct notif *
-delivery_msg(const struct notify_msg *m, struct waiter *w)
+/*
+ * One note of the policy, on its way: a NEW note is posted, an UPDATE
+ * edits update_key's message (chat.update; dropped on a webhook, which
+ * cannot edit), a REPLY goes in thread_key's thread (plainly on a
+ * webhook).  The note's id is the notification's: one already in the
+ * outbox (made again after a restart) is not queued twice.
+ */
+static void
+delivery_note(const struct policy_note *n)
 {
 	struct json_object	*msg;
 	struct outbox_entry	*e;
+	struct dest		*d;
 
-	msg = slack_message(m);
-	e = delivery_entry(msg, OUTBOX_POST);
+	dl.notes++;
+	if (outbox_known(n->id)) {
+		dl.notes_again++;
+		log_debug("notification %s is already in the outbox: not "
+		    "queued again", n->id);
+		return;
+	}
+	if ((d = dest_route(n->route)) == NULL) {
+		log_debug("slack: no destination: not sent: %s", n->text);
+		return;
+	}
+	if (n->kind == POLICY_NOTE_UPDATE && d->mode == SLACK_WEBHOOK) {
+		dl.notes_dropped++;
+		log_debug("slack: %s: a webhook cannot edit a message: update "
+		    "%s dropped", d->shown, n->id);
+		return;
+	}
+	msg = slack_note_message(n);
+	e = delivery_entry(msg, n->kind == POLICY_NOTE_UPDATE ?
+	    OUTBOX_UPDATE : OUTBOX_POST);
 	json_object_put(msg);
-	return (delivery_queue(e, w));
+	e->id = xstrdup(n->id);
+	if (n->route[0] != '\0')
+		e->route = xstrdup(n->route);
+	if (n->kind == POLICY_NOTE_UPDATE && n->update_key[0] != '\0')
+		e->update_of = xstrdup(n->update_key);
+	if (n->kind == POLICY_NOTE_REPLY && n->thread_key[0] != '\0')
+		e->thread_of = xstrdup(n->thread_key);
+	delivery_queue(e, NULL, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* The policy: feeding, its timer, its saved state */
+
+static void	delivery_save(void);
+
+static void
+delivery_save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	delivery_save();
+}
+
+/* Save once DELIVERY_SAVE_MS from the first change not saved. */
+static void
+delivery_save_later(void)
+{
+	struct timeval	tv;
+
+	if (dl.save_timer == NULL || evtimer_pending(dl.save_timer, NULL))
+		return;
+	tv.tv_sec = DELIVERY_SAVE_MS / 1000;
+	tv.tv_usec = (DELIVERY_SAVE_MS % 1000) * 1000;
+	evtimer_add(dl.save_timer, &tv);
+}
+
+static int
+delivery_fsync_dir(const char *dir)
+{
+	int	fd, rv;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rv = fsync(fd);
+	close(fd);
+	return (rv);
+}
+
+/*
+ * Write policy.json: the policy's state, the last event it was fed and
+ * when the policy began (tmp, fsync, rename, fsync the directory).
+ */
+static void
+delivery_save(void)
+{
+	struct json_object	*o;
+	const char		*s;
+	char			*tmp;
+	size_t			 len, off = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if (dl.policy == NULL)
+		return;
+	if (dl.save_timer != NULL)
+		evtimer_del(dl.save_timer);
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "since", json_object_new_string(dl.since));
+	json_object_object_add(o, "last_event", dl.last_event != NULL ?
+	    json_object_new_string(dl.last_event) : NULL);
+	json_object_object_add(o, "last_time", dl.last_evtime != NULL ?
+	    json_object_new_string(dl.last_evtime) : NULL);
+	json_object_object_add(o, "policy", policy_save(dl.policy));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(s);
+	xasprintf(&tmp, "%s/.%s.tmp", dl.spool_dir, DELIVERY_POLICY_FILE);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1)
+		goto fail;
+	while (off < len) {
+		if ((n = write(fd, s + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			goto fail;
+		}
+		off += n;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, dl.policy_path) == -1)
+		goto fail;
+	if (delivery_fsync_dir(dl.spool_dir) == -1)
+		log_warn("%s: fsync", dl.spool_dir);
+	json_object_put(o);
+	free(tmp);
+	if (dl.save_failing)
+		log_info("policy: %s written again", dl.policy_path);
+	dl.save_failing = 0;
+	dl.dirty = 0;
+	return;
+fail:
+	/* Tried again later; said once. */
+	if (!dl.save_failing)
+		log_warn("policy: cannot write %s", tmp);
+	dl.save_failing = 1;
+	unlink(tmp);
+	json_object_put(o);
+	free(tmp);
+	dl.dirty = 1;
+	delivery_save_later();
+}
+
+/* Run the policy at its next deadline; no timer when it has none. */
+static void
+delivery_arm(void)
+{
+	struct timeval	tv;
+	int64_t		d, now, ms;
+
+	if (dl.policy == NULL || dl.policy_timer == NULL)
+		return;
+	if ((d = policy_next_deadline(dl.policy)) == -1) {
+		evtimer_del(dl.policy_timer);
+		return;
+	}
+	now = svevent_now_ms();
+	ms = d >= now ? d - now + 1 : 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(dl.policy_timer, &tv);
+}
+
+/*
+ * Queue what the policy made, then save its state: at once if it made
+ * notes (they are in the outbox now), a little later otherwise.
+ */
+static void
+delivery_drain(void)
+{
+	struct policy_note	*n;
+	int			 made = 0;
+
+	while ((n = policy_take(dl.policy)) != NULL) {
+		log_debug("policy: note %s (%s): %s", n->id,
+		    n->kind == POLICY_NOTE_NEW ? "new" :
+		    n->kind == POLICY_NOTE_UPDATE ? "update" : "reply",
+		    n->text);
+		delivery_note(n);
+		policy_note_free(n);
+		made++;
+	}
+	dl.dirty = 1;
+	if (made > 0)
+		delivery_save();
+	else
+		delivery_save_later();
+	delivery_arm();
+}
+
+static void
+delivery_policy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	policy_tick(dl.policy, svevent_now_ms());
+	delivery_drain();
+}
+
+static void
+delivery_feed(const struct svevent *ev, int64_t now)
+{
+	policy_feed(dl.policy, ev, now);
+	if (ev->id != NULL) {
+		free(dl.last_event);
+		dl.last_event = xstrdup(ev->id);
+		free(dl.last_evtime);
+		dl.last_evtime = ev->time != NULL ? xstrdup(ev->time) : NULL;
+	}
+	dl.fed_ms = now;
+}
+
+/* Load policy.json if there is one; a bad one is moved aside. */
+static void
+delivery_load(void)
+{
+	struct json_object	*o = NULL, *v, *st;
+	struct stat		 sb;
+	char			*buf = NULL, *bad, err[256];
+	ssize_t			 n;
+	size_t			 off = 0;
+	int			 fd;
+
+	if ((fd = open(dl.policy_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			log_warn("policy: %s", dl.policy_path);
+		return;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, sizeof err, "fstat: %s", strerror(errno));
+		goto bad;
+	}
+	buf = xmalloc(sb.st_size + 1);
+	while (off < (size_t)sb.st_size) {
+		if ((n = read(fd, buf + off, sb.st_size - off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	buf[off] = '\0';
+	if ((o = json_tokener_parse(buf)) == NULL ||
+	    !json_object_is_type(o, json_type_object)) {
+		snprintf(err, sizeof err, "not a JSON object");
+		goto bad;
+	}
+	if (!json_object_object_get_ex(o, "version", &v) ||
+	    json_object_get_int(v) != 1 ||
+	    !json_object_object_get_ex(o, "policy", &st) ||
+	    !json_object_object_get_ex(o, "since", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		snprintf(err, sizeof err, "not a saved policy of version 1");
+		goto bad;
+	}
+	if (policy_load(dl.policy, st, err, sizeof err) == -1)
+		goto bad;
+	free(dl.since);
+	dl.since = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(o, "last_event", &v) &&
+	    json_object_is_type(v, json_type_string))
+		dl.last_event = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(o, "last_time", &v) &&
+	    json_object_is_type(v, json_type_string))
+		dl.last_evtime = xstrdup(json_object_get_string(v));
+	log_info("policy: state loaded from %s", dl.policy_path);
+	json_object_put(o);
+	free(buf);
+	close(fd);
+	return;
+bad:
+	xasprintf(&bad, "%s/%s", dl.spool_dir, DELIVERY_POLICY_BAD);
+	log_warnx("policy: %s: %s: moved aside to %s; the policy starts "
+	    "empty", dl.policy_path, err, bad);
+	if (rename(dl.policy_path, bad) == -1)
+		log_warn("policy: rename %s", dl.policy_path);
+	free(bad);
+	if (o != NULL)
+		json_object_put(o);
+	free(buf);
+	close(fd);
+}
+
+/*
+ * The last max bytes of path (from a line start), malloc'd, or NULL if
+ * there is no such file.  *whole: the file was read from its start.
+ */
+static char *
+delivery_read_tail(const char *path, size_t max, size_t *lenp, int *whole)
+{
+	struct stat	 sb;
+	char		*buf, *nl;
+	off_t		 from;
+	size_t		 len, off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	*lenp = 0;
+	*whole = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			log_warn("policy: %s", path);
+		return (NULL);
+	}
+	if (fstat(fd, &sb) == -1) {
+		log_warn("policy: %s", path);
+		close(fd);
+		return (NULL);
+	}
+	from = sb.st_size > (off_t)max ? sb.st_size - (off_t)max : 0;
+	len = sb.st_size - from;
+	buf = xmalloc(len + 1);
+	while (off < len) {
+		n = pread(fd, buf + off, len - off, from + off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*lenp = off;
+	*whole = from == 0;
+	if (from > 0 && (nl = memchr(buf, '\n', off)) != NULL) {
+		memmove(buf, nl + 1, off - (nl + 1 - buf) + 1);
+		*lenp = off - (nl + 1 - buf);
+	}
+	return (buf);
+}
+
+/* Milliseconds of an RFC 3339 UTC time with milliseconds; -1 if not. */
+static int64_t
+delivery_parse_time(const char *s)
+{
+	struct tm	tm;
+	int		ms;
+	char		z;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c",
+	    &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec, &ms, &z) != 8 || z != 'Z')
+		return (-1);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return ((int64_t)timegm(&tm) * 1000 + ms);
+}
+
+struct replay {
+	const char	*after;		/* feed what follows this id */
+	const char	*from_time;	/* or, if not found, from this time */
+	int		 found;
+	size_t		 fed;
+};
+
+/*
+ * Feed the events of buf (lines of events.jsonl): with pass 0, only look
+ * for r->after; with pass 1, feed those after it, or, if it was never
+ * found, those not older than r->from_time.
+ */
+static void
+delivery_replay_buf(char *buf, size_t len, struct replay *r, int pass)
+{
+	struct svevent	*ev;
+	char		*line, *nl, err[128];
+	int64_t		 t, now = svevent_now_ms();
+	int		 feeding;
+
+	feeding = pass == 1 && r->found;
+	for (line = buf; line < buf + len; line = nl + 1) {
+		if ((nl = memchr(line, '\n', buf + len - line)) == NULL)
+			break;		/* torn last line: not stored */
+		if (pass == 0 && (r->after == NULL || memmem(line, nl - line,
+		    r->after, strlen(r->after)) == NULL))
+			continue;
+		if ((ev = svevent_from_json(line, nl - line, err,
+		    sizeof err)) == NULL)
+			continue;
+		if (pass == 0) {
+			if (ev->id != NULL && strcmp(ev->id, r->after) == 0)
+				r->found = 1;
+		} else if (ev->id != NULL && r->after != NULL &&
+		    strcmp(ev->id, r->after) == 0)
+			feeding = 1;	/* the last one seen: what follows */
+		else if (feeding || (!r->found && r->from_time != NULL &&
+		    ev->time != NULL && strcmp(ev->time, r->from_time) >= 0)) {
+			/* When it happened, in order, and never ahead. */
+			t = delivery_parse_time(ev->time);
+			if (t < dl.fed_ms)
+				t = dl.fed_ms;
+			if (t > now)
+				t = now;
+			delivery_feed(ev, t);
+			r->fed++;
+		}
+		svevent_free(ev);
+	}
+}
+
+/*
+ * Feed again the events stored after the last one the saved policy saw:
+ * svrelayd was killed before it saved, or they came while it stopped.
+ */
+static void
+delivery_replay(void)
+{
+	struct replay	 r;
+	char		*cur, *old = NULL, *path, *oldpath;
+	size_t		 curlen, oldlen = 0;
+	int		 curwhole, oldwhole;
+
+	memset(&r, 0, sizeof r);
+	r.after = dl.last_event;
+	r.from_time = dl.last_event != NULL ? dl.last_evtime : dl.since;
+	xasprintf(&path, "%s/%s", dl.spool_dir, DELIVERY_EVENTS_FILE);
+	xasprintf(&oldpath, "%s.1", path);
+	cur = delivery_read_tail(path, DELIVERY_REPLAY_BYTES, &curlen,
+	    &curwhole);
+	if (cur != NULL)
+		delivery_replay_buf(cur, curlen, &r, 0);
+	if (!r.found && (cur == NULL || curwhole)) {
+		/* Rotated since? */
+		old = delivery_read_tail(oldpath, DELIVERY_REPLAY_BYTES,
+		    &oldlen, &oldwhole);
+		if (old != NULL) {
+			delivery_replay_buf(old, oldlen, &r, 0);
+			if (r.found || r.from_time != NULL)
+				delivery_replay_buf(old, oldlen, &r, 1);
+			if (r.found)
+				r.found = 2;	/* feed all of cur */
+		}
+	}
+	if (cur != NULL) {
+		if (r.found == 2) {
+			r.after = NULL;
+			r.from_time = "";
+			r.found = 0;
+		}
+		delivery_replay_buf(cur, curlen, &r, 1);
+	}
+	if (r.fed > 0)
+		log_info("policy: fed again %zu event%s stored after the last "
+		    "it had seen", r.fed, r.fed == 1 ? "" : "s");
+	else if (dl.last_event != NULL && !r.found && r.from_time == NULL)
+		log_warnx("policy: the last event it saw (%s) is not in the "
+		    "spool: none fed again", dl.last_event);
+	free(cur);
+	free(old);
+	free(path);
+	free(oldpath);
 }
 
 /* ------------------------------------------------------------------ */
@@ -643,19 +1254,22 @@ delivery_settings(const struct conf *conf)
 	dl.burst = conf->slack.burst;
 }
 
-/* Give the orphans (queued when there was no destination) to dl.cur. */
+/* Give the orphans (queued with no destination) to their destination. */
 static void
 delivery_adopt(void)
 {
-	struct notif	*n;
+	struct notif	*n, *next;
+	struct dest	*d;
 
-	if (dl.cur == NULL)
-		return;
-	while ((n = TAILQ_FIRST(&dl.orphans)) != NULL) {
+	for (n = TAILQ_FIRST(&dl.orphans); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, entry);
+		if ((d = dest_route(n->e->route)) == NULL)
+			continue;
 		TAILQ_REMOVE(&dl.orphans, n, entry);
-		notif_attach(n, dl.cur);
+		notif_attach(n, d);
 	}
-	dest_kick(dl.cur);
+	TAILQ_FOREACH(d, &dl.dests, entry)
+		dest_kick(d);
 }
 
 int
@@ -664,6 +1278,8 @@ delivery_init(struct event_base *base, const struct conf *conf)
 	struct outbox_list	 pending;
 	struct outbox_entry	*e;
 	struct notif		*n;
+	struct policy_conf	 pc;
+	char			 now[40];
 
 	memset(&dl, 0, sizeof dl);
 	dl.base = base;
@@ -687,6 +1303,7 @@ delivery_init(struct event_base *base, const struct conf *conf)
 	} else
 		log_warnx("slack: neither slack.webhook_url nor slack.token "
 		    "is set: no notifications are sent");
+	delivery_routes(conf);
 	dest_secrets();
 	dl.running = 1;
 	while ((e = TAILQ_FIRST(&pending)) != NULL) {
@@ -695,56 +1312,52 @@ delivery_init(struct event_base *base, const struct conf *conf)
 		TAILQ_INSERT_TAIL(&dl.orphans, n, entry);
 	}
 	delivery_adopt();
+
+	/* The policy, as it was, and the events it has not seen yet. */
+	dl.spool_dir = xstrdup(conf->spool_dir);
+	xasprintf(&dl.policy_path, "%s/%s", conf->spool_dir,
+	    DELIVERY_POLICY_FILE);
+	policy_conf_from(&pc, conf);
+	dl.policy = policy_new(&pc);
+	policy_conf_clear(&pc);
+	if ((dl.policy_timer = evtimer_new(base, delivery_policy_cb,
+	    NULL)) == NULL || (dl.save_timer = evtimer_new(base,
+	    delivery_save_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	delivery_load();
+	if (dl.since == NULL) {
+		delivery_now(now, sizeof now);
+		dl.since = xstrdup(now);
+	}
+	dl.fed_ms = 0;
+	if (dl.last_evtime != NULL)
+		dl.fed_ms = delivery_parse_time(dl.last_evtime);
+	delivery_replay();
+	policy_tick(dl.policy, svevent_now_ms());
+	delivery_drain();
+	delivery_save();
 	return (0);
-}
-
-/*
- * After delivery_shutdown, ingest may still store events while it drains
- * its connections: their notifications are queued in the outbox, to go
- * after the restart.
- */
-static void
-delivery_event_late(const struct notify_msg *m)
-{
-	struct json_object	*msg;
-	struct outbox_entry	*e;
-
-	msg = slack_message(m);
-	e = delivery_entry(msg, OUTBOX_POST);
-	json_object_put(msg);
-	e->id = outbox_newid();
-	e->dest = xstrdup(dl.stopped_dest);
-	if (outbox_queued(e) == 0)
-		log_info("notification %s queued for after the restart",
-		    e->id);
-	outbox_entry_free(e);
 }
 
 void
 delivery_event(const struct svevent *ev)
 {
-	struct notify_msg	*m;
-
-	if (!dl.running && dl.stopped_dest == NULL)
+	/* After delivery_shutdown: fed from the spool at the next start. */
+	if (!dl.running || dl.policy == NULL)
 		return;
-	if ((m = notify_event(ev, dl.host)) == NULL)
-		return;
-	if (!dl.running)
-		delivery_event_late(m);
-	else if (dl.cur == NULL)
-		log_debug("slack: no destination: %s not notified", ev->name);
-	else
-		delivery_msg(m, NULL);
-	notify_msg_free(m);
+	delivery_feed(ev, svevent_now_ms());
+	delivery_drain();
 }
 
 void
 delivery_reconf(const struct conf *conf)
 {
-	struct dest	*d, *nd;
-	int64_t		 now = pace_now_ms();
+	struct dest		*d, *nd, *next;
+	struct policy_conf	 pc;
+	int64_t			 now = pace_now_ms();
 
 	delivery_settings(conf);
+	delivery_routes(conf);
 	nd = dest_new(&conf->slack);
 	if (nd != NULL) {
 		TAILQ_FOREACH(d, &dl.dests, entry) {
@@ -752,13 +1365,6 @@ delivery_reconf(const struct conf *conf)
 				break;
 		}
 		if (d != NULL) {
-			/* Same place: new credentials for what is queued too. */
-			if (d->token != NULL)
-				explicit_bzero(d->token, strlen(d->token));
-			free(d->token);
-			d->token = nd->token != NULL ? xstrdup(nd->token) :
-			    NULL;
-			d->lasterr[0] = '\0';
 			dest_free(nd);
 			nd = d;
 		} else {
@@ -771,12 +1377,27 @@ delivery_reconf(const struct conf *conf)
 		    "are not sent");
 	d = dl.cur;
 	dl.cur = nd;
-	if (d != NULL && d != nd)
-		dest_reap(d);
-	TAILQ_FOREACH(d, &dl.dests, entry)
+	/* New credentials for what is queued too; the rest goes when idle. */
+	for (d = TAILQ_FIRST(&dl.dests); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		if (d->mode == SLACK_API && dl.token != NULL) {
+			explicit_bzero(d->token, strlen(d->token));
+			free(d->token);
+			d->token = xstrdup(dl.token);
+		}
+		d->lasterr[0] = '\0';
+		if (dest_reap(d))
+			continue;
 		pace_setrate(&d->bucket, dl.rate_per_minute, dl.burst, now);
+	}
 	dest_secrets();
 	delivery_adopt();
+	if (dl.policy != NULL) {
+		policy_conf_from(&pc, conf);
+		policy_reconf(dl.policy, &pc);
+		policy_conf_clear(&pc);
+		delivery_drain();
+	}
 }
 
 void
@@ -784,15 +1405,24 @@ delivery_shutdown(void)
 {
 	struct dest	*d;
 	struct notif	*n;
-	size_t		 left = 0;
+	size_t		 left = 0, i;
 
 	if (!dl.running)
 		return;
+	/* What the policy knows, for the next start. */
+	if (dl.policy != NULL) {
+		delivery_save();
+		policy_free(dl.policy);
+		dl.policy = NULL;
+	}
+	if (dl.policy_timer != NULL)
+		event_free(dl.policy_timer);
+	if (dl.save_timer != NULL)
+		event_free(dl.save_timer);
+	dl.policy_timer = dl.save_timer = NULL;
 	dl.running = 0;
 	while ((d = TAILQ_FIRST(&dl.dests)) != NULL) {
 		TAILQ_REMOVE(&dl.dests, d, entry);
-		if (d == dl.cur)
-			dl.stopped_dest = xstrdup(d->shown);
 		/* What is in flight stays queued in the outbox. */
 		if (d->inflight != NULL && d->inflight->req != NULL)
 			http_cancel(d->inflight->req);
@@ -819,13 +1449,36 @@ delivery_shutdown(void)
 		log_info("slack: %zu notification%s left queued for the next "
 		    "start", left, left == 1 ? "" : "s");
 	http_shutdown();
-	/* The outbox stays open for delivery_event_late. */
+	if (dl.token != NULL)
+		explicit_bzero(dl.token, strlen(dl.token));
+	free(dl.token);
+	free(dl.api_url);
+	for (i = 0; i < dl.nroutes; i++) {
+		if (dl.route_urls[i] != NULL)
+			explicit_bzero(dl.route_urls[i],
+			    strlen(dl.route_urls[i]));
+		free(dl.route_urls[i]);
+	}
+	free(dl.route_urls);
+	if (dl.warned != NULL)
+		json_object_put(dl.warned);
+	free(dl.spool_dir);
+	free(dl.policy_path);
+	free(dl.last_event);
+	free(dl.last_evtime);
+	free(dl.since);
+	dl.token = dl.api_url = dl.spool_dir = dl.policy_path = NULL;
+	dl.last_event = dl.last_evtime = dl.since = NULL;
+	dl.route_urls = NULL;
+	dl.nroutes = 0;
+	dl.warned = NULL;
+	/* The outbox stays open for the dead letters' commands. */
 }
 
 void
 delivery_status(struct json_object *o)
 {
-	struct json_object	*s, *last;
+	struct json_object	*s, *last, *p;
 	struct dest		*d;
 	struct notif		*n;
 	size_t			 queued = 0, inflight = 0;
@@ -867,6 +1520,18 @@ delivery_status(struct json_object *o)
 		json_object_object_add(s, "last_error",
 		    json_object_new_string(dl.last_error));
 	json_object_object_add(o, "delivery", s);
+
+	if (dl.policy == NULL)
+		return;
+	p = policy_status(dl.policy);
+	json_object_object_add(p, "notes", json_object_new_int64(dl.notes));
+	json_object_object_add(p, "notes_already_queued",
+	    json_object_new_int64(dl.notes_again));
+	json_object_object_add(p, "updates_dropped",
+	    json_object_new_int64(dl.notes_dropped));
+	json_object_object_add(p, "state_file",
+	    json_object_new_string(dl.policy_path));
+	json_object_object_add(o, "policy", p);
 }
 
 static struct json_object *
@@ -929,6 +1594,7 @@ delivery_cmd_retry_dead(void (*done)(void *, struct json_object *),
 	struct outbox_list	 l;
 	struct outbox_entry	*e;
 	struct json_object	*o;
+	struct dest		*d;
 	int			 n = 0;
 
 	if (dl.cur == NULL) {
@@ -945,7 +1611,9 @@ delivery_cmd_retry_dead(void (*done)(void *, struct json_object *),
 		TAILQ_REMOVE(&l, e, entry);
 		free(e->error);
 		e->error = NULL;
-		delivery_queue(e, NULL);
+		if ((d = dest_route(e->route)) == NULL)
+			d = dl.cur;
+		delivery_queue(e, NULL, d);
 		n++;
 	}
 	if (outbox_dead_clear() == -1) {
@@ -967,8 +1635,11 @@ int
 delivery_command(const char *cmd, struct json_object *req,
     void (*done)(void *, struct json_object *), void *arg)
 {
-	struct notify_msg	*m;
+	struct policy_note	 note;
+	struct json_object	*msg;
+	struct outbox_entry	*e;
 	struct waiter		*w;
+	char			*text;
 
 	if (strcmp(cmd, "test") == 0) {
 		if (!dl.running || dl.cur == NULL) {
@@ -981,9 +1652,21 @@ delivery_command(const char *cmd, struct json_object *req,
 		w = xcalloc(1, sizeof *w);
 		w->done = done;
 		w->arg = arg;
-		m = notify_test(dl.host);
-		delivery_msg(m, w);
-		notify_msg_free(m);
+		memset(&note, 0, sizeof note);
+		note.kind = POLICY_NOTE_NEW;
+		note.severity = POLICY_SEV_INFO;
+		note.host = dl.host;
+		note.server = "";
+		xasprintf(&text, "svrelay test message from %s: delivery to "
+		    "Slack works", dl.host);
+		note.text = text;
+		note.detail = "Sent by `svrelayctl test`.";
+		note.time_ms = svevent_now_ms();
+		msg = slack_note_message(&note);
+		e = delivery_entry(msg, OUTBOX_POST);
+		json_object_put(msg);
+		free(text);
+		delivery_queue(e, w, dl.cur);
 		return (0);
 	}
 	if (strcmp(cmd, "dead") == 0) {
@@ -1008,7 +1691,7 @@ delivery_post(struct json_object *message, const char *thread_of)
 	e = delivery_entry(message, OUTBOX_POST);
 	if (thread_of != NULL)
 		e->thread_of = xstrdup(thread_of);
-	n = delivery_queue(e, NULL);
+	n = delivery_queue(e, NULL, dl.cur);
 	return (xstrdup(n->e->id));
 }
 
@@ -1022,7 +1705,7 @@ delivery_update(const char *id, struct json_object *message)
 		return (NULL);
 	e = delivery_entry(message, OUTBOX_UPDATE);
 	e->update_of = xstrdup(id);
-	n = delivery_queue(e, NULL);
+	n = delivery_queue(e, NULL, dl.cur);
 	return (xstrdup(n->e->id));
 }
 

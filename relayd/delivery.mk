@@ -1,22 +1,25 @@
 # The delivery engine svrelayd links (see relayd/delivery.h).  relayd/local.mk
 # adds these to svrelayd and to the tests that link relayd code; their
-# objects need DELIVERY_CFLAGS.
+# objects need DELIVERY_CFLAGS.  The notification policy it runs is
+# relayd/libpolicy.a (relayd/policy.mk), linked through DELIVERY_LINK.
 DELIVERY_SOURCES = relayd/delivery.h relayd/delivery_int.h \
 	relayd/delivery.c relayd/http.c relayd/slack.c relayd/outbox.c \
-	relayd/notify.c relayd/pace.c
+	relayd/pace.c
 DELIVERY_FILES = $(DELIVERY_SOURCES)
 DELIVERY_CFLAGS = $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS)
-DELIVERY_LINK = $(LIBCURL_LIBS) $(LIBEVENT_LIBS) $(JSONC_LIBS)
+DELIVERY_LINK = relayd/libpolicy.a $(LIBCURL_LIBS) $(LIBEVENT_LIBS) \
+	$(JSONC_LIBS)
 EXTRA_DIST += $(DELIVERY_SOURCES) relayd/delivery_stub.c
 
 # Unit tests of the delivery engine.
 DELIVERY_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(DELIVERY_CFLAGS) \
 	-I$(top_srcdir)/relayd
-DELIVERY_TEST_LIBS = $(SVCOMMON_LIBS) $(DELIVERY_LINK) $(CHECK_LIBS)
+DELIVERY_TEST_LIBS = relayd/libpolicy.a $(SVCOMMON_LIBS) $(DELIVERY_LINK) \
+	$(CHECK_LIBS)
 
 check_PROGRAMS += tests/check_slack tests/check_outbox tests/check_http
 tests_check_slack_SOURCES = tests/check_slack.c tests/check_util.h \
-	relayd/delivery_int.h relayd/slack.c relayd/notify.c relayd/pace.c
+	relayd/delivery_int.h relayd/slack.c relayd/pace.c
 tests_check_slack_CFLAGS = $(DELIVERY_TEST_CFLAGS)
 tests_check_slack_LDADD = $(DELIVERY_TEST_LIBS)
 tests_check_outbox_SOURCES = tests/check_outbox.c tests/check_util.h \

@@ -2,8 +2,9 @@
  * The delivery engine's own modules (delivery.h is its seam with ingest):
  * http.c drives libcurl's multi socket interface from svrelayd's event_base,
  * slack.c knows Slack (message JSON, answers, limits), pace.c paces and
- * backs off, outbox.c keeps notifications.jsonl and dead.jsonl, notify.c
- * decides which events become a message, delivery.c runs the queues.
+ * backs off, outbox.c keeps notifications.jsonl and dead.jsonl, and
+ * delivery.c runs the notification policy (policy.h: which events become
+ * which message) and the queues.
  */
 #ifndef SVRELAY_DELIVERY_INT_H
 #define SVRELAY_DELIVERY_INT_H
@@ -15,6 +16,7 @@
 
 struct event_base;
 struct json_object;
+struct policy_note;
 struct svevent;
 
 /* Slack's limits (counted in characters, i.e. code points). */
@@ -34,6 +36,18 @@ struct svevent;
 
 /* ts of the last sent messages kept for chat.update and thread_ts. */
 #define OUTBOX_KEEP_TS		256
+
+/*
+ * The policy's saved state, written when a feed or tick made notes and
+ * otherwise at most every DELIVERY_SAVE_MS while it changed.  At start,
+ * the events stored after the last one it saw are fed again from the
+ * spool's events.jsonl (and events.jsonl.1), read up to this much of each.
+ */
+#define DELIVERY_POLICY_FILE	"policy.json"
+#define DELIVERY_POLICY_BAD	"policy.json.bad"
+#define DELIVERY_SAVE_MS	3000
+#define DELIVERY_EVENTS_FILE	"events.jsonl"
+#define DELIVERY_REPLAY_BYTES	(16 * 1024 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* http.c */
@@ -75,42 +89,6 @@ void		 http_cancel(struct http_req *);
 void		 http_scrub(char *s, size_t size);
 
 /* ------------------------------------------------------------------ */
-/* notify.c */
-
-enum notify_severity {
-	NOTIFY_INFO,
-	NOTIFY_GOOD,
-	NOTIFY_WARNING,
-	NOTIFY_DANGER
-};
-
-/* What a message says, before Slack's form of it. */
-struct notify_msg {
-	enum notify_severity	 severity;
-	char			*host;
-	char			*group;
-	char			*process;
-	char			*state;		/* "FATAL" */
-	char			*from_state;	/* NULL if not known */
-	char			*pid;
-	char			*tries;
-	char			*expected;
-	char			*event_id;
-	char			*time;
-	char			*summary;	/* one sentence: what happened */
-};
-
-/*
- * The simple rule: a new notify_msg for PROCESS_STATE_FATAL and for
- * PROCESS_STATE_EXITED with expected:0, NULL for anything else.  host is
- * the label to use when the event has none.  Free with notify_msg_free.
- */
-struct notify_msg	*notify_event(const struct svevent *, const char *host);
-/* A test message for host. */
-struct notify_msg	*notify_test(const char *host);
-void			 notify_msg_free(struct notify_msg *);
-
-/* ------------------------------------------------------------------ */
 /* slack.c */
 
 enum slack_mode {
@@ -134,12 +112,15 @@ struct slack_answer {
 };
 
 /*
- * The message (text, attachments with colour and blocks) for m, without a
- * channel: a new json-c reference the caller puts.
+ * The message for a policy note, without a channel: a new json-c reference
+ * the caller puts.  The top-level text is the note's text; an attachment
+ * in the severity's colour holds Block Kit blocks: the text, the detail
+ * (mrkdwn), the hosts and processes, and the stderr tail as a code block,
+ * each within Slack's limits.
  */
-struct json_object	*slack_message(const struct notify_msg *);
-/* The top-level text of m, malloc'd. */
-char			*slack_text(const struct notify_msg *);
+struct json_object	*slack_note_message(const struct policy_note *);
+/* The top-level text of a note as sent: escaped and within the limit. */
+char			*slack_note_text(const struct policy_note *);
 /*
  * The request body for message: a copy with the channel (API), thread_ts
  * (API, may be NULL) and, for chat.update, ts (may be NULL).  malloc'd.
@@ -202,6 +183,7 @@ struct outbox_entry {
 	char			*dest;		/* as shown: "#ops", "webhook …" */
 	char			*thread_of;	/* id to reply under, or NULL */
 	char			*update_of;	/* id to edit, or NULL */
+	char			*route;		/* policy route, NULL: default */
 	char			*time;		/* when first queued */
 	char			*error;		/* dead letters: why */
 	TAILQ_ENTRY(outbox_entry) entry;
@@ -223,6 +205,11 @@ int		 outbox_sent(const struct outbox_entry *, long status,
 		    const char *ts, const char *channel);
 /* Append a "failed" line and a line in dead.jsonl. */
 int		 outbox_failed(const struct outbox_entry *, const char *error);
+/*
+ * Has notification id been queued before (it is in notifications.jsonl,
+ * or was queued since outbox_open)?
+ */
+int		 outbox_known(const char *id);
 /* The ts (and channel) a sent notification got, or NULL. */
 const char	*outbox_ts(const char *id, const char **channel);
 /*

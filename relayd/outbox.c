@@ -7,7 +7,7 @@
  *
  * Lines (json-c, one object each):
  *   {"state":"queued","id":…,"time":…,"kind":"post","dest":"#ops",
- *    "text":…,"message":{…}[,"thread_of":…][,"update_of":…]}
+ *    "text":…,"message":{…}[,"thread_of":…][,"update_of":…][,"route":…]}
  *   {"state":"sent","id":…,"time":…,"dest":…,"text":…,"status":200
  *    [,"ts":…,"channel":…]}
  *   {"state":"failed","id":…,"time":…,"dest":…,"text":…,"error":…}
@@ -55,6 +55,7 @@ static struct {
 	int64_t			 ndead;
 	struct outbox_tslist	 ts;
 	size_t			 nts;
+	struct json_object	*known;		/* ids queued: a set */
 } ob = { .fd = -1 };
 
 static const char *outbox_kinds[] = {
@@ -79,6 +80,7 @@ outbox_entry_free(struct outbox_entry *e)
 	free(e->dest);
 	free(e->thread_of);
 	free(e->update_of);
+	free(e->route);
 	free(e->time);
 	free(e->error);
 	free(e);
@@ -159,6 +161,7 @@ outbox_addmessage(struct json_object *o, const struct outbox_entry *e)
 		json_object_object_add(o, "message", m);
 	outbox_addstr(o, "thread_of", e->thread_of);
 	outbox_addstr(o, "update_of", e->update_of);
+	outbox_addstr(o, "route", e->route);
 }
 
 /*
@@ -312,6 +315,7 @@ outbox_parse_entry(struct json_object *o)
 	e->dest = outbox_dupstr(o, "dest");
 	e->thread_of = outbox_dupstr(o, "thread_of");
 	e->update_of = outbox_dupstr(o, "update_of");
+	e->route = outbox_dupstr(o, "route");
 	e->error = outbox_dupstr(o, "error");
 	if ((e->time = outbox_dupstr(o, "queued")) == NULL)
 		e->time = outbox_dupstr(o, "time");
@@ -332,6 +336,22 @@ outbox_parse_entry(struct json_object *o)
 		json_object_put(m);
 	}
 	return (e);
+}
+
+static void
+outbox_know(const char *id)
+{
+	if (ob.known == NULL)
+		ob.known = json_object_new_object();
+	if (!json_object_object_get_ex(ob.known, id, NULL))
+		json_object_object_add(ob.known, id, NULL);
+}
+
+int
+outbox_known(const char *id)
+{
+	return (ob.known != NULL &&
+	    json_object_object_get_ex(ob.known, id, NULL));
 }
 
 static void
@@ -391,6 +411,7 @@ outbox_pass1(struct json_object *o, int64_t lineno, void *arg)
 	    (state = outbox_getstr(o, "state")) == NULL)
 		return;
 	json_object_object_add(r->last, id, json_object_new_int64(lineno));
+	outbox_know(id);
 	if (strcmp(state, "sent") == 0 &&
 	    (ts = outbox_getstr(o, "ts")) != NULL)
 		outbox_remember(id, ts, outbox_getstr(o, "channel"),
@@ -433,6 +454,8 @@ outbox_open(const char *spool_dir, int64_t compact_size, int keep,
 	int64_t			 n;
 	size_t			 npending = 0;
 
+	if (ob.dir != NULL)
+		outbox_close();
 	TAILQ_INIT(&ob.ts);
 	ob.nts = 0;
 	ob.dir = xstrdup(spool_dir);
@@ -490,6 +513,9 @@ outbox_close(void)
 		free(t);
 	}
 	ob.nts = 0;
+	if (ob.known != NULL)
+		json_object_put(ob.known);
+	ob.known = NULL;
 	free(ob.dir);
 	free(ob.path);
 	free(ob.deadpath);
@@ -501,6 +527,8 @@ outbox_queued(const struct outbox_entry *e)
 {
 	struct json_object	*o;
 
+	if (e->id != NULL)
+		outbox_know(e->id);
 	if (ob.fd == -1)
 		return (-1);
 	o = outbox_object(e, "queued");

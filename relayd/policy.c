@@ -2050,6 +2050,84 @@ jtimes(const int64_t *v, size_t n)
 	return (a);
 }
 
+/* Status */
+
+/* "2024-05-01T12:04:05.123Z" */
+static void
+fmt_rfc3339(int64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+	size_t		n;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    (n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm)) == 0)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+}
+
+struct json_object *
+policy_status(const struct policy *p)
+{
+	struct json_object	*o, *states, *list, *e, *flap;
+	const struct proc	*pr;
+	const struct group	*g;
+	const struct report	*r;
+	int			 counts[POLICY_NSTATES], s;
+	int64_t			 open = 0, nflap = 0, tracked = 0;
+	int64_t			 pending = 0, d;
+	char			 tb[40];
+
+	memset(counts, 0, sizeof counts);
+	list = json_object_new_array();
+	flap = json_object_new_array();
+	TAILQ_FOREACH(pr, &p->procs, entry) {
+		if (pr->ep.open)
+			open++;
+		if (pr->flapping) {
+			nflap++;
+			json_object_array_add(flap,
+			    json_object_new_string(pr->label));
+		}
+		if (pr->state < 0 || pr->state >= POLICY_NSTATES)
+			continue;	/* only its stderr seen so far */
+		tracked++;
+		counts[pr->state]++;
+		e = json_object_new_object();
+		jstr(e, "process", pr->label);
+		jstr(e, "host", pr->host);
+		jstr(e, "server", pr->server);
+		jstr(e, "state", sname(pr->state));
+		fmt_rfc3339(pr->state_ms, tb, sizeof tb);
+		jstr(e, "since", tb);
+		jstr(e, "flapping", pr->flapping ? "yes" : "no");
+		json_object_array_add(list, e);
+	}
+	TAILQ_FOREACH(g, &p->groups, entry) {
+		TAILQ_FOREACH(r, &g->reports, entry)
+			pending++;
+	}
+	states = json_object_new_object();
+	for (s = 0; s < POLICY_NSTATES; s++) {
+		if (counts[s] > 0)
+			jint(states, sname(s), counts[s]);
+	}
+	o = json_object_new_object();
+	jint(o, "tracked", tracked);
+	json_object_object_add(o, "states", states);
+	jint(o, "open_episodes", open);
+	jint(o, "flapping", nflap);
+	json_object_object_add(o, "flapping_processes", flap);
+	jint(o, "pending_reports", pending);
+	if ((d = policy_next_deadline(p)) != -1) {
+		fmt_rfc3339(d, tb, sizeof tb);
+		jstr(o, "next_deadline", tb);
+	}
+	json_object_object_add(o, "processes", list);
+	return (o);
+}
+
 static struct json_object *
 save_episode(const struct episode *ep)
 {

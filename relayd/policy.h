@@ -143,6 +143,14 @@ void		 policy_tick(struct policy *, int64_t now_ms);
  */
 int64_t		 policy_next_deadline(const struct policy *);
 
+/*
+ * For svrelayctl status: how many processes are in each state, open
+ * episodes, flapping processes, pending groups, and every tracked
+ * process ("process" group:name, "host", "server", "state", "since" in
+ * RFC 3339 UTC, "flapping" yes/no), as a new JSON object the caller puts.
+ */
+struct json_object *policy_status(const struct policy *);
+
 /* The oldest note not yet taken, or NULL; free with policy_note_free. */
 struct policy_note *policy_take(struct policy *);
 void		 policy_note_free(struct policy_note *);

@@ -1,8 +1,9 @@
 /*
- * What Slack needs to know: the JSON of a message (a top-level text Slack
- * shows in notifications, an attachment with the severity's colour holding
- * Block Kit blocks), the request body for a webhook or the Web API, Slack's
- * limits, and what each of Slack's answers means for the delivery.
+ * What Slack needs to know: the JSON of a message made from a policy note
+ * (a top-level text Slack shows in notifications, an attachment with the
+ * severity's colour holding Block Kit blocks), the request body for a
+ * webhook or the Web API, Slack's limits, and what each of Slack's answers
+ * means for the delivery.
  */
 #include "config.h"
 
@@ -10,20 +11,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
 #include "delivery_int.h"
+#include "policy.h"
 #include "xmalloc.h"
+
+/* The most processes a note's "Processes" field names. */
+#define SLACK_MAX_PROCS		20
 
 static const struct {
 	const char	*emoji;
 	const char	*color;
 } slack_severity[] = {
-	[NOTIFY_INFO] =		{ ":information_source:", "#439fe0" },
-	[NOTIFY_GOOD] =		{ ":large_green_circle:", "#2eb67d" },
-	[NOTIFY_WARNING] =	{ ":warning:", "#e8a317" },
-	[NOTIFY_DANGER] =	{ ":red_circle:", "#d00000" },
+	[POLICY_SEV_OK] =	{ ":large_green_circle:", "#2eb67d" },
+	[POLICY_SEV_INFO] =	{ ":information_source:", "#439fe0" },
+	[POLICY_SEV_WARNING] =	{ ":warning:", "#e8a317" },
+	[POLICY_SEV_ERROR] =	{ ":red_circle:", "#d00000" },
 };
 
 /* Web API errors worth a retry; anything else with ok:false is not. */
@@ -148,65 +154,6 @@ slack_escape(const char *s)
 	return (out);
 }
 
-/* "group:process", or just the process when the group has its name. */
-static char *
-slack_procname(const struct notify_msg *m)
-{
-	char	*s;
-
-	xasprintf(&s, "%s:%s", m->group != NULL ? m->group : "?",
-	    m->process != NULL ? m->process : "?");
-	return (s);
-}
-
-/* "BACKOFF → FATAL, pid 42, tries 3, expected 0" (what is known). */
-static char *
-slack_details(const struct notify_msg *m)
-{
-	char	*s, *n;
-
-	if (m->from_state != NULL)
-		xasprintf(&s, "%s → %s", m->from_state, m->state);
-	else
-		s = xstrdup(m->state);
-	if (m->pid != NULL) {
-		xasprintf(&n, "%s, pid %s", s, m->pid);
-		free(s);
-		s = n;
-	}
-	if (m->tries != NULL) {
-		xasprintf(&n, "%s, tries %s", s, m->tries);
-		free(s);
-		s = n;
-	}
-	if (m->expected != NULL) {
-		xasprintf(&n, "%s, expected %s", s, m->expected);
-		free(s);
-		s = n;
-	}
-	return (s);
-}
-
-char *
-slack_text(const struct notify_msg *m)
-{
-	char	*proc, *det, *raw, *esc, *out;
-
-	proc = slack_procname(m);
-	det = slack_details(m);
-	xasprintf(&raw, "%s %s %s on %s (%s)%s%s",
-	    slack_severity[m->severity].emoji, proc, m->state, m->host, det,
-	    m->summary != NULL ? ": " : "",
-	    m->summary != NULL ? m->summary : "");
-	esc = slack_escape(raw);
-	out = slack_truncate(esc, SLACK_MAX_TEXT);
-	free(esc);
-	free(raw);
-	free(det);
-	free(proc);
-	return (out);
-}
-
 static struct json_object *
 slack_mrkdwn(const char *text, size_t max)
 {
@@ -227,7 +174,7 @@ slack_field(struct json_object *fields, const char *name, const char *value)
 {
 	char	*esc, *t;
 
-	if (value == NULL)
+	if (value == NULL || value[0] == '\0')
 		return;
 	esc = slack_escape(value);
 	xasprintf(&t, "*%s*\n%s", name, esc);
@@ -274,77 +221,164 @@ slack_limit_blocks(struct json_object *blocks)
 	free(t);
 }
 
-struct json_object *
-slack_message(const struct notify_msg *m)
+static int
+slack_sev(const struct policy_note *n)
 {
-	struct json_object	*msg, *att, *atts, *blocks, *b, *fields, *elems;
-	char			*text, *proc, *eproc, *ehost, *head, *esum;
-	char			*trans, *ctx, *e1, *e2;
+	if ((int)n->severity < POLICY_SEV_OK ||
+	    n->severity > POLICY_SEV_ERROR)
+		return (POLICY_SEV_INFO);
+	return (n->severity);
+}
 
-	text = slack_text(m);
-	proc = slack_procname(m);
-	eproc = slack_escape(proc);
-	ehost = slack_escape(m->host);
+char *
+slack_note_text(const struct policy_note *n)
+{
+	char	*esc, *out;
+
+	esc = slack_escape(n->text != NULL ? n->text : "");
+	out = slack_truncate(esc, SLACK_MAX_TEXT);
+	free(esc);
+	return (out);
+}
+
+/*
+ * The end of a stderr tail, escaped, in at most max characters: whole
+ * lines from the end when it must cut, after a "…" line.
+ */
+static char *
+slack_tail(const char *tail, size_t max)
+{
+	const char	*p, *nl;
+	char		*esc, *out;
+	size_t		 budget = max, n, skip, len;
+	int		 i;
+
+	for (i = 0; i < 8; i++) {
+		n = slack_strlen(tail);
+		p = tail;
+		if (n > budget) {
+			/* Skip n - budget characters, then to a line start. */
+			for (skip = n - budget; *p != '\0' && skip > 0; p++) {
+				if (((unsigned char)p[1] & 0xc0) != 0x80)
+					skip--;
+			}
+			if ((nl = strchr(p, '\n')) != NULL && nl[1] != '\0')
+				p = nl + 1;
+		}
+		esc = slack_escape(p);
+		len = slack_strlen(esc);
+		if (len + (p != tail ? 2 : 0) <= max) {
+			if (p == tail)
+				return (esc);
+			xasprintf(&out, "…\n%s", esc);
+			free(esc);
+			return (out);
+		}
+		free(esc);
+		budget = budget > len - max + 8 ? budget - (len - max + 8) :
+		    budget / 2;
+	}
+	esc = slack_escape(tail);
+	out = slack_truncate(esc, max);
+	free(esc);
+	return (out);
+}
+
+static void
+slack_context(struct json_object *blocks, const char *mrkdwn)
+{
+	struct json_object	*b, *elems;
+
+	b = json_object_new_object();
+	json_object_object_add(b, "type", json_object_new_string("context"));
+	elems = json_object_new_array();
+	json_object_array_add(elems, slack_mrkdwn(mrkdwn, SLACK_MAX_SECTION));
+	json_object_object_add(b, "elements", elems);
+	json_object_array_add(blocks, b);
+}
+
+struct json_object *
+slack_note_message(const struct policy_note *n)
+{
+	struct json_object	*msg, *att, *atts, *blocks, *b, *fields;
+	char			*text, *head, *det, *tail, *code, *procs = NULL;
+	char			*t, tb[40];
+	const char		*fence = "```";
+	size_t			 i, max;
+	time_t			 secs;
+	struct tm		 tm;
+	int			 sev = slack_sev(n);
+
+	text = slack_note_text(n);
 	msg = json_object_new_object();
 	json_object_object_add(msg, "text", json_object_new_string(text));
 
 	blocks = json_object_new_array();
-	esum = m->summary != NULL ? slack_escape(m->summary) : xstrdup("");
-	xasprintf(&head, "%s *%s* is *%s* on *%s*%s%s",
-	    slack_severity[m->severity].emoji, eproc, m->state, ehost,
-	    esum[0] != '\0' ? "\n" : "", esum);
+	xasprintf(&head, "%s %s", slack_severity[sev].emoji, text);
 	json_object_array_add(blocks, slack_section(head));
+	free(head);
 
-	b = json_object_new_object();
-	json_object_object_add(b, "type", json_object_new_string("section"));
-	fields = json_object_new_array();
-	slack_field(fields, "Host", m->host);
-	slack_field(fields, "Process", proc);
-	slack_field(fields, "State", m->state);
-	if (m->from_state != NULL) {
-		xasprintf(&trans, "%s → %s", m->from_state, m->state);
-		slack_field(fields, "Transition", trans);
-		free(trans);
+	if (n->detail != NULL && n->detail[0] != '\0') {
+		det = slack_escape(n->detail);
+		json_object_array_add(blocks, slack_section(det));
+		free(det);
 	}
-	slack_field(fields, "pid", m->pid);
-	slack_field(fields, "tries", m->tries);
-	slack_field(fields, "expected", m->expected);
-	json_object_object_add(b, "fields", fields);
-	json_object_array_add(blocks, b);
 
-	if (m->event_id != NULL || m->time != NULL) {
-		e1 = slack_escape(m->time != NULL ? m->time : "");
-		e2 = slack_escape(m->event_id != NULL ? m->event_id : "");
-		xasprintf(&ctx, "svrelay%s%s%s%s", e1[0] ? " · " : "", e1,
-		    e2[0] ? " · event " : "", e2);
+	for (i = 0; i < n->nprocesses && i < SLACK_MAX_PROCS; i++) {
+		xasprintf(&t, "%s%s%s", procs != NULL ? procs : "",
+		    procs != NULL ? ", " : "", n->processes[i]);
+		free(procs);
+		procs = t;
+	}
+	if (n->nprocesses > SLACK_MAX_PROCS) {
+		xasprintf(&t, "%s and %zu more", procs,
+		    n->nprocesses - SLACK_MAX_PROCS);
+		free(procs);
+		procs = t;
+	}
+	fields = json_object_new_array();
+	slack_field(fields, "Host", n->host);
+	slack_field(fields, "Server", n->server);
+	slack_field(fields, n->nprocesses == 1 ? "Process" : "Processes",
+	    procs);
+	free(procs);
+	if (json_object_array_length(fields) > 0) {
 		b = json_object_new_object();
 		json_object_object_add(b, "type",
-		    json_object_new_string("context"));
-		elems = json_object_new_array();
-		json_object_array_add(elems, slack_mrkdwn(ctx,
-		    SLACK_MAX_SECTION));
-		json_object_object_add(b, "elements", elems);
+		    json_object_new_string("section"));
+		json_object_object_add(b, "fields", fields);
 		json_object_array_add(blocks, b);
-		free(ctx);
-		free(e1);
-		free(e2);
+	} else
+		json_object_put(fields);
+
+	if (n->tail != NULL && n->tail[0] != '\0') {
+		/* The fences and their newlines count too. */
+		max = SLACK_MAX_SECTION - 2 * strlen(fence) - 2;
+		tail = slack_tail(n->tail, max);
+		xasprintf(&code, "%s\n%s\n%s", fence, tail, fence);
+		json_object_array_add(blocks, slack_section(code));
+		free(code);
+		free(tail);
 	}
+
+	secs = (time_t)(n->time_ms / 1000);
+	if (n->time_ms > 0 && gmtime_r(&secs, &tm) != NULL &&
+	    strftime(tb, sizeof tb, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
+		xasprintf(&t, "svrelay · %s", tb);
+	else
+		t = xstrdup("svrelay");
+	slack_context(blocks, t);
+	free(t);
 	slack_limit_blocks(blocks);
 
 	att = json_object_new_object();
 	json_object_object_add(att, "color",
-	    json_object_new_string(slack_severity[m->severity].color));
+	    json_object_new_string(slack_severity[sev].color));
 	json_object_object_add(att, "fallback", json_object_new_string(text));
 	json_object_object_add(att, "blocks", blocks);
 	atts = json_object_new_array();
 	json_object_array_add(atts, att);
 	json_object_object_add(msg, "attachments", atts);
-
-	free(head);
-	free(esum);
-	free(ehost);
-	free(eproc);
-	free(proc);
 	free(text);
 	return (msg);
 }

@@ -299,8 +299,8 @@ START_TEST(test_http_api_retry_after)
 	snprintf(cfg, sizeof cfg, "token = \"xoxb-unit-secret\"; channel = "
 	    "\"#ops\"; api_url = \"http://127.0.0.1:%d/api/\";", t.port);
 	start(cfg, a, 2);
-	feed("PROCESS_STATE_EXITED", "processname:p groupname:g "
-	    "from_state:RUNNING expected:0 pid:77");
+	feed("PROCESS_STATE_FATAL", "processname:p groupname:g "
+	    "from_state:BACKOFF");
 	ck_assert(run_until(sent_is_1, 5000));
 	ck_assert_int_eq(t.nreq, 2);
 	ck_assert_str_eq(t.path[0], "/api/chat.postMessage");

@@ -1,6 +1,6 @@
 /*
- * slack.c, notify.c and pace.c: the messages (fields, limits, both modes),
- * what each of Slack's answers means, backoff and pacing.
+ * slack.c and pace.c: the messages made from policy notes (fields, limits,
+ * both modes), what each of Slack's answers means, backoff and pacing.
  */
 #include "config.h"
 
@@ -12,6 +12,7 @@
 
 #include "check_util.h"
 #include "delivery_int.h"
+#include "policy.h"
 #include "svevent.h"
 #include "xmalloc.h"
 
@@ -69,126 +70,208 @@ blocktext(struct json_object *o, char *buf, size_t len)
 	}
 }
 
+/* The policy's note for a boot crash with some stderr, as delivery gets it. */
+static struct policy_note *
+fatal_note(void)
+{
+	struct policy_conf	 pc;
+	struct policy		*p;
+	struct policy_note	*n;
+	struct svevent		*ev;
+	int64_t			 t = 1714564800000LL;
+	int			 i;
+	char			 pl[160];
+
+	policy_conf_default(&pc);
+	pc.host = xstrdup("web-1");
+	p = policy_new(&pc);
+	policy_conf_clear(&pc);
+	for (i = 1; i <= 3; i++) {
+		snprintf(pl, sizeof pl, "processname:api_00 groupname:api "
+		    "from_state:%s tries:%d", i == 1 ? "STOPPED" : "BACKOFF",
+		    i - 1);
+		ev = mkevent("PROCESS_STATE_STARTING", pl);
+		policy_feed(p, ev, t += 1000);
+		svevent_free(ev);
+		ev = mkevent("PROCESS_LOG_STDERR", "processname:api_00 "
+		    "groupname:api pid:7 channel:stderr\nerror: <db> & co "
+		    "refused\n");
+		policy_feed(p, ev, t);
+		svevent_free(ev);
+		snprintf(pl, sizeof pl, "processname:api_00 groupname:api "
+		    "from_state:STARTING tries:%d", i);
+		ev = mkevent("PROCESS_STATE_BACKOFF", pl);
+		policy_feed(p, ev, t += 1000);
+		svevent_free(ev);
+	}
+	ev = mkevent("PROCESS_STATE_FATAL", "processname:api_00 groupname:api "
+	    "from_state:BACKOFF");
+	policy_feed(p, ev, t += 1000);
+	svevent_free(ev);
+	policy_tick(p, t + 60000);
+	n = policy_take(p);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_ptr_null(policy_take(p));
+	policy_free(p);
+	return (n);
+}
+
 START_TEST(test_slack_fatal_message)
 {
-	struct svevent		*ev;
-	struct notify_msg	*m;
+	struct policy_note	*n;
 	struct json_object	*msg, *v, *att;
 	const char		*text;
 	char			 all[8192] = "";
 
-	ev = mkevent("PROCESS_STATE_FATAL",
-	    "processname:api_00 groupname:api from_state:BACKOFF");
-	m = notify_event(ev, "other-host");
-	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(m->severity, NOTIFY_DANGER);
-	msg = slack_message(m);
+	n = fatal_note();
+	ck_assert_int_eq(n->severity, POLICY_SEV_ERROR);
+	msg = slack_note_message(n);
 	ck_assert(json_object_object_get_ex(msg, "text", &v));
 	text = json_object_get_string(v);
+	/* The top-level text is the note's. */
+	ck_assert_str_eq(text, n->text);
 	ck_assert_ptr_nonnull(strstr(text, "web-1"));
 	ck_assert_ptr_nonnull(strstr(text, "api:api_00"));
 	ck_assert_ptr_nonnull(strstr(text, "FATAL"));
-	ck_assert_ptr_nonnull(strstr(text, "BACKOFF → FATAL"));
-	ck_assert_ptr_nonnull(strstr(text, ":red_circle:"));
 	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
 	att = json_object_array_get_idx(v, 0);
 	ck_assert(json_object_object_get_ex(att, "color", &v));
 	ck_assert_str_eq(json_object_get_string(v), "#d00000");
+	ck_assert(json_object_object_get_ex(att, "fallback", &v));
+	ck_assert_str_eq(json_object_get_string(v), text);
 	ck_assert(json_object_object_get_ex(att, "blocks", &v));
 	ck_assert_int_le(json_object_array_length(v), SLACK_MAX_BLOCKS);
 	blocktext(att, all, sizeof all);
+	ck_assert_ptr_nonnull(strstr(all, ":red_circle:"));
 	ck_assert_ptr_nonnull(strstr(all, "*Host*\nweb-1"));
 	ck_assert_ptr_nonnull(strstr(all, "*Process*\napi:api_00"));
-	ck_assert_ptr_nonnull(strstr(all, "*Transition*\nBACKOFF → FATAL"));
-	ck_assert_ptr_nonnull(strstr(all, "web-1:sv:42:7"));
-	ck_assert_ptr_null(strstr(all, "*pid*"));
+	ck_assert_ptr_nonnull(strstr(all, "BACKOFF → FATAL"));	/* detail */
+	/* The stderr tail, escaped, in a code block. */
+	ck_assert_ptr_nonnull(strstr(all, "```\nerror: &lt;db&gt; &amp; co "
+	    "refused"));
+	ck_assert_ptr_nonnull(strstr(all, "refused\n```"));
+	ck_assert_ptr_nonnull(strstr(all, "svrelay · 2024-05-01"));
 	json_object_put(msg);
-	notify_msg_free(m);
-	svevent_free(ev);
+	policy_note_free(n);
 }
 END_TEST
 
-START_TEST(test_slack_exited_message)
+static struct policy_note *
+mknote(int sev, const char *text, const char *detail, const char *tail)
 {
-	struct svevent		*ev;
-	struct notify_msg	*m;
-	struct json_object	*msg, *v;
-	char			 all[8192] = "";
-	const char		*text;
+	struct policy_note	*n;
 
-	ev = mkevent("PROCESS_STATE_EXITED", "processname:w groupname:jobs "
-	    "from_state:RUNNING expected:0 pid:4321");
-	m = notify_event(ev, "x");
-	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(m->severity, NOTIFY_WARNING);
-	msg = slack_message(m);
-	ck_assert(json_object_object_get_ex(msg, "text", &v));
-	text = json_object_get_string(v);
-	ck_assert_ptr_nonnull(strstr(text, "jobs:w EXITED on web-1"));
-	ck_assert_ptr_nonnull(strstr(text, "RUNNING → EXITED"));
-	ck_assert_ptr_nonnull(strstr(text, "pid 4321"));
-	ck_assert_ptr_nonnull(strstr(text, "expected 0"));
-	blocktext(msg, all, sizeof all);
-	ck_assert_ptr_nonnull(strstr(all, "*pid*\n4321"));
-	ck_assert_ptr_nonnull(strstr(all, "*expected*\n0"));
+	n = xcalloc(1, sizeof *n);
+	n->id = xstrdup("ep:x");
+	n->kind = POLICY_NOTE_NEW;
+	n->severity = sev;
+	n->route = xstrdup("");
+	n->key = xstrdup("ep:x");
+	n->update_key = xstrdup("");
+	n->thread_key = xstrdup("");
+	n->host = xstrdup("h1");
+	n->server = xstrdup("");
+	n->text = xstrdup(text);
+	n->detail = xstrdup(detail);
+	n->tail = tail != NULL ? xstrdup(tail) : NULL;
+	n->processes = xcalloc(1, sizeof *n->processes);
+	return (n);
+}
+
+static const char *
+color_of(struct json_object *msg)
+{
+	struct json_object	*v;
+
+	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(v, 0),
+	    "color", &v));
+	return (json_object_get_string(v));
+}
+
+START_TEST(test_slack_colour_by_severity)
+{
+	static const char	*want[] = {
+		[POLICY_SEV_OK] = "#2eb67d", [POLICY_SEV_INFO] = "#439fe0",
+		[POLICY_SEV_WARNING] = "#e8a317",
+		[POLICY_SEV_ERROR] = "#d00000"
+	};
+	struct policy_note	*n;
+	struct json_object	*msg, *v, *att;
+	char			 all[4096] = "";
+	int			 sev;
+
+	for (sev = POLICY_SEV_OK; sev <= POLICY_SEV_ERROR; sev++) {
+		n = mknote(sev, "g:p RUNNING on h1 — recovered", "", NULL);
+		msg = slack_note_message(n);
+		ck_assert_str_eq(color_of(msg), want[sev]);
+		policy_note_free(n);
+		json_object_put(msg);
+	}
+	/* No detail, no tail, no server: no empty blocks or fields. */
+	n = mknote(POLICY_SEV_OK, "t", "", NULL);
+	msg = slack_note_message(n);
+	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
+	att = json_object_array_get_idx(v, 0);
+	blocktext(att, all, sizeof all);
+	ck_assert_ptr_null(strstr(all, "```"));
+	ck_assert_ptr_null(strstr(all, "*Server*"));
+	ck_assert_ptr_null(strstr(all, "*Process"));
 	json_object_put(msg);
-	notify_msg_free(m);
-	svevent_free(ev);
-}
-END_TEST
-
-START_TEST(test_slack_rule_ignores_the_rest)
-{
-	struct svevent	*ev;
-
-	ev = mkevent("PROCESS_STATE_EXITED", "processname:w groupname:w "
-	    "from_state:RUNNING expected:1 pid:1");
-	ck_assert_ptr_null(notify_event(ev, "h"));
-	svevent_free(ev);
-	ev = mkevent("PROCESS_STATE_RUNNING", "processname:w groupname:w "
-	    "from_state:STARTING pid:1");
-	ck_assert_ptr_null(notify_event(ev, "h"));
-	svevent_free(ev);
-	ev = mkevent("PROCESS_STATE_BACKOFF", "processname:w groupname:w "
-	    "from_state:STARTING tries:2");
-	ck_assert_ptr_null(notify_event(ev, "h"));
-	svevent_free(ev);
-}
-END_TEST
-
-START_TEST(test_slack_tries_and_host_fallback)
-{
-	struct notify_msg	 m;
-	char			*t;
-
-	memset(&m, 0, sizeof m);
-	m.severity = NOTIFY_DANGER;
-	m.host = "h1";
-	m.group = "g";
-	m.process = "p";
-	m.state = "FATAL";
-	m.from_state = "BACKOFF";
-	m.tries = "3";
-	t = slack_text(&m);
-	ck_assert_ptr_nonnull(strstr(t, "g:p FATAL on h1 (BACKOFF → FATAL, "
-	    "tries 3)"));
-	free(t);
+	policy_note_free(n);
 }
 END_TEST
 
 START_TEST(test_slack_escapes_mrkdwn)
 {
-	struct notify_msg	 m;
+	struct policy_note	*n;
 	char			*t;
 
-	memset(&m, 0, sizeof m);
-	m.host = "h";
-	m.group = "a<b>";
-	m.process = "c&d";
-	m.state = "FATAL";
-	t = slack_text(&m);
-	ck_assert_ptr_nonnull(strstr(t, "a&lt;b&gt;:c&amp;d"));
+	n = mknote(POLICY_SEV_ERROR, "a<b>:c&d FATAL on h", "", NULL);
+	t = slack_note_text(n);
+	ck_assert_str_eq(t, "a&lt;b&gt;:c&amp;d FATAL on h");
 	free(t);
+	policy_note_free(n);
+}
+END_TEST
+
+START_TEST(test_slack_tail_keeps_the_end)
+{
+	struct policy_note	*n;
+	struct json_object	*msg, *v, *att, *blocks, *b;
+	char			*tail, line[64];
+	const char		*s, *code = NULL;
+	size_t			 i;
+
+	tail = xmalloc(2000 * 40);
+	tail[0] = '\0';
+	for (i = 0; i < 2000; i++) {
+		snprintf(line, sizeof line, "%sline %zu <é>",
+		    i > 0 ? "\n" : "", i);
+		strcat(tail, line);
+	}
+	n = mknote(POLICY_SEV_ERROR, "t", "d", tail);
+	msg = slack_note_message(n);
+	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
+	att = json_object_array_get_idx(v, 0);
+	ck_assert(json_object_object_get_ex(att, "blocks", &blocks));
+	for (i = 0; i < json_object_array_length(blocks); i++) {
+		b = json_object_array_get_idx(blocks, i);
+		if (json_object_object_get_ex(b, "text", &v) &&
+		    json_object_object_get_ex(v, "text", &v) &&
+		    strncmp(json_object_get_string(v), "```", 3) == 0)
+			code = json_object_get_string(v);
+	}
+	ck_assert_ptr_nonnull(code);
+	ck_assert_uint_le(slack_strlen(code), SLACK_MAX_SECTION);
+	/* Whole lines from the end, after a "…" line. */
+	ck_assert(strncmp(code, "```\n…\nline ", strlen("```\n…\nline ")) == 0);
+	s = code + strlen(code) - strlen("line 1999 &lt;é&gt;\n```");
+	ck_assert_str_eq(s, "line 1999 &lt;é&gt;\n```");
+	ck_assert_ptr_null(strstr(code, SLACK_TRUNC_MARKER));
+	json_object_put(msg);
+	policy_note_free(n);
+	free(tail);
 }
 END_TEST
 
@@ -243,22 +326,19 @@ END_TEST
 
 START_TEST(test_slack_limits_in_message)
 {
-	struct notify_msg	 m;
+	struct policy_note	*n;
 	struct json_object	*msg, *v, *att, *blocks, *b, *f;
 	char			*big;
-	size_t			 i;
+	size_t			 i, j;
 
 	big = xmalloc(60001);
 	for (i = 0; i < 60000; i++)
-		big[i] = 'x';
+		big[i] = i % 100 == 99 ? '\n' : 'x';
 	big[60000] = '\0';
-	memset(&m, 0, sizeof m);
-	m.host = "h";
-	m.group = "g";
-	m.process = big;
-	m.state = "FATAL";
-	m.summary = big;
-	msg = slack_message(&m);
+	n = mknote(POLICY_SEV_WARNING, big, big, big);
+	free(n->host);
+	n->host = xstrdup(big);
+	msg = slack_note_message(n);
 	ck_assert(json_object_object_get_ex(msg, "text", &v));
 	ck_assert_uint_le(slack_strlen(json_object_get_string(v)),
 	    SLACK_MAX_TEXT);
@@ -267,6 +347,7 @@ START_TEST(test_slack_limits_in_message)
 	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
 	att = json_object_array_get_idx(v, 0);
 	ck_assert(json_object_object_get_ex(att, "blocks", &blocks));
+	ck_assert_int_le(json_object_array_length(blocks), SLACK_MAX_BLOCKS);
 	for (i = 0; i < json_object_array_length(blocks); i++) {
 		b = json_object_array_get_idx(blocks, i);
 		if (json_object_object_get_ex(b, "text", &v)) {
@@ -275,7 +356,6 @@ START_TEST(test_slack_limits_in_message)
 			    json_object_get_string(v)), SLACK_MAX_SECTION);
 		}
 		if (json_object_object_get_ex(b, "fields", &f)) {
-			size_t j;
 			for (j = 0; j < json_object_array_length(f); j++) {
 				json_object_object_get_ex(
 				    json_object_array_get_idx(f, j), "text",
@@ -287,6 +367,7 @@ START_TEST(test_slack_limits_in_message)
 		}
 	}
 	json_object_put(msg);
+	policy_note_free(n);
 	free(big);
 }
 END_TEST
@@ -539,10 +620,9 @@ slack_suite(void)
 
 	tc = tcase_create("message");
 	tcase_add_test(tc, test_slack_fatal_message);
-	tcase_add_test(tc, test_slack_exited_message);
-	tcase_add_test(tc, test_slack_rule_ignores_the_rest);
-	tcase_add_test(tc, test_slack_tries_and_host_fallback);
+	tcase_add_test(tc, test_slack_colour_by_severity);
 	tcase_add_test(tc, test_slack_escapes_mrkdwn);
+	tcase_add_test(tc, test_slack_tail_keeps_the_end);
 	tcase_add_test(tc, test_slack_truncate_utf8);
 	tcase_add_test(tc, test_slack_truncate_keeps_escapes_whole);
 	tcase_add_test(tc, test_slack_limits_in_message);
