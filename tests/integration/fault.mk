@@ -1,1 +1,5 @@
 # Fault-injection, load and valgrind tests (issue: prove it).
+INTEGRATION_TESTS += tests/integration/fault_load.sh
+INTEGRATION_TESTS += tests/integration/fault_enospc.sh
+INTEGRATION_TESTS += tests/integration/fault_listener_kill.sh
+dist_check_DATA += tests/integration/fault_lib.sh tests/integration/fault_check.py
