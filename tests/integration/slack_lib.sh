@@ -34,6 +34,10 @@ PY
 
 # slack_conf FILE MODE [EXTRA]: MODE webhook, api or api-badtoken; EXTRA
 # goes inside slack = { … }.  Timeouts and retries are short for tests.
+# SLACK_NOTIFY goes inside notify = { … }: by default no grouping window
+# and a 1 s settle time, so that each FATAL is one message at once and an
+# unexpected EXITED one a second later (the delivery tests count them).
+SLACK_NOTIFY_DEFAULT='settle_ms = 1000; group_window_ms = 0; group_max_ms = 0;'
 slack_conf() {
 	local f=$1 mode=$2 extra=${3:-} dest
 	case $mode in
@@ -48,7 +52,8 @@ slack_conf() {
   retry_min_ms = 500;
   retry_max_ms = 4000;
   $extra
-};"
+};
+notify = { ${SLACK_NOTIFY:-$SLACK_NOTIFY_DEFAULT} };"
 }
 
 # send_events SOCKET < LINES: each input line "EVENT key:value key:value…"
