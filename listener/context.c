@@ -63,6 +63,16 @@ context_now(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* Monotonic microseconds, for the debug log's timings. */
+static int64_t
+context_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 static void
 context_env(struct context *c, const char *name, const char *value)
 {
@@ -404,9 +414,11 @@ context_add(struct context *c, struct svevent *ev)
 	struct json_object	*o, *e;
 	const char		*state;
 	char			*name, why[CONTEXT_ERRLEN];
+	int64_t			 start;
 
 	if ((name = context_procname(ev)) == NULL)
 		return;
+	start = context_now_us();
 	state = ev->name + strlen("PROCESS_STATE_");
 	why[0] = '\0';
 	if ((o = context_run(c, name, state, why, sizeof why)) == NULL) {
@@ -422,5 +434,7 @@ context_add(struct context *c, struct svevent *ev)
 	if (ev->context != NULL)
 		json_object_put(ev->context);
 	ev->context = o;
+	log_debug("crash context: fetching it for %s took %.1f ms", name,
+	    (double)(context_now_us() - start) / 1000);
 	free(name);
 }
