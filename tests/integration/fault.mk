@@ -2,4 +2,8 @@
 INTEGRATION_TESTS += tests/integration/fault_load.sh
 INTEGRATION_TESTS += tests/integration/fault_enospc.sh
 INTEGRATION_TESTS += tests/integration/fault_listener_kill.sh
+INTEGRATION_TESTS += tests/integration/fault_relayd_kill.sh
+INTEGRATION_TESTS += tests/integration/fault_slack.sh
+INTEGRATION_TESTS += tests/integration/fault_sv_restart.sh
+INTEGRATION_TESTS += tests/integration/fault_valgrind.sh
 dist_check_DATA += tests/integration/fault_lib.sh tests/integration/fault_check.py

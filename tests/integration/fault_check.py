@@ -19,8 +19,9 @@
         exit 1 if anything is.
   fault_check.py notif SPOOL FAKELOG KILLS
         every notification queued in notifications.jsonl was answered 200
-        by the fake Slack at least once (matched by destination path and
-        text), and the extra 200s are at most KILLS in all.
+        by the fake Slack at least once (matched by text; a 200 with a body
+        that is not Slack's does not count), and the extra deliveries are
+        at most KILLS in all.
   fault_check.py load SOCK OUTDIR CLIENTS EVENTS HOSTILE SECONDS
         CLIENTS processes each send EVENTS events one at a time, as the
         listener does (reconnect and resend on errors and temporary
@@ -28,6 +29,9 @@
         HOSTILE hostile connections (garbage, slowloris, connect floods,
         oversize lines) run until the good clients are done.  Prints a
         summary; exit 1 if a client did not finish within SECONDS.
+  fault_check.py stream SOCK PREFIX COUNT ACKED SECONDS
+        one such client alone (log and RUNNING events, which the
+        notification policy does not report).
   fault_check.py drive N OUT -- COMMAND...
         play supervisord's side of the eventlistener protocol: run
         COMMAND, deliver N varied events (state, log with non-ASCII text,
@@ -176,6 +180,9 @@ def cmd_notif(spool, fakelog, kills):
         e = json.loads(line)
         if e.get("answer") != 200:
             continue
+        reply = e.get("reply", "")
+        if reply != "ok" and not reply.startswith('{"ok": true'):
+            continue	# a garbage answer: not a delivery
         try:
             got[json.loads(e["body"])["text"]] += 1
         except (ValueError, KeyError):
@@ -470,6 +477,9 @@ def main(argv):
     if cmd == "load" and len(argv) == 8:
         return cmd_load(argv[2], argv[3], int(argv[4]), int(argv[5]),
                         int(argv[6]), float(argv[7]))
+    if cmd == "stream" and len(argv) == 7:
+        return good_client(argv[2], argv[3], int(argv[4]), argv[5],
+                           time.time() + float(argv[6]))
     if cmd == "drive" and len(argv) > 5 and argv[4] == "--":
         return cmd_drive(int(argv[2]), argv[3], argv[5:])
     print(__doc__, file=sys.stderr)

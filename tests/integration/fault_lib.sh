@@ -62,3 +62,14 @@ vm_kb() {
 
 # in_log FILE REGEX: how many lines of FILE match REGEX (0 if absent).
 in_log() { grep -Ec "$2" "$1" 2>/dev/null || true; }
+
+# set_notify CONF TEXT: replace the notify group of CONF (if any) with
+# "notify = { TEXT };".
+set_notify() {
+	"$PYTHON" - "$1" "$2" <<'PY'
+import re, sys
+path, body = sys.argv[1], sys.argv[2]
+s = re.sub(r"(?ms)^notify\s*=\s*\{.*?\};\n?", "", open(path).read())
+open(path, "w").write(s + "notify = { %s };\n" % body)
+PY
+}
