@@ -1152,9 +1152,8 @@ delivery_replay_buf(char *buf, size_t len, struct replay *r, int pass)
 	struct svevent	*ev;
 	char		*line, *nl, err[128];
 	int64_t		 t, now = svevent_now_ms();
-	int		 feeding;
+	int		 feeding = 0;
 
-	feeding = pass == 1 && r->found;
 	for (line = buf; line < buf + len; line = nl + 1) {
 		if ((nl = memchr(line, '\n', buf + len - line)) == NULL)
 			break;		/* torn last line: not stored */

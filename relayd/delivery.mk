@@ -39,3 +39,12 @@ INTEGRATION_TESTS += tests/integration/slack_retry.sh \
 	tests/integration/slack_dead.sh tests/integration/slack_crash.sh \
 	tests/integration/slack_pacing.sh tests/integration/slack_content.sh
 dist_check_DATA += tests/integration/slack_lib.sh
+
+# Integration: the notification policy under the real supervisord, through
+# svrelay-listener and svrelayd to the fake Slack.
+INTEGRATION_TESTS += tests/integration/policy_bootcrash.sh \
+	tests/integration/policy_flap.sh tests/integration/policy_group.sh \
+	tests/integration/policy_healthy.sh \
+	tests/integration/policy_recovery.sh tests/integration/policy_api.sh \
+	tests/integration/policy_restart.sh tests/integration/policy_route.sh
+dist_check_DATA += tests/integration/policy_lib.sh

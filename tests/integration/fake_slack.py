@@ -7,6 +7,7 @@ with --port-file, written to a file):
   POST /services/T000/B000/XXXX   incoming webhook: 200 "ok"
   POST /api/chat.postMessage      Web API: 200 {"ok":true,"channel":…,"ts":…}
   POST /api/chat.update           Web API: needs channel and ts
+  POST --webhook PATH             more incoming webhooks (repeatable)
   other webhook paths             404 "no_service"
 
 The API checks "Authorization: Bearer TOKEN" (--token) and answers
@@ -63,6 +64,7 @@ class State:
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
         self.token = args.token
         self.hang_max = args.hang_max
+        self.webhooks = set([WEBHOOK_PATH] + (args.webhook or []))
         self.ts = 1700000000.000100
         self.stopping = threading.Event()
 
@@ -200,7 +202,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 answered = self._answer(code, text)
         elif api:
             answered = self._api(body)
-        elif self.path == WEBHOOK_PATH:
+        elif self.path in st.webhooks:
             answered = self._webhook(body)
         else:
             answered = self._answer(404, "no_service")
@@ -266,6 +268,8 @@ def main():
     ap.add_argument("--token", default="xoxb-test-token")
     ap.add_argument("--script", help="JSON faults to start with")
     ap.add_argument("--hang-max", type=float, default=3600.0)
+    ap.add_argument("--webhook", action="append",
+                    help="another webhook path to accept")
     args = ap.parse_args()
 
     srv = Server(("127.0.0.1", args.port), Handler)
