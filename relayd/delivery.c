@@ -1192,13 +1192,17 @@ static void
 delivery_replay(void)
 {
 	struct replay	 r;
-	char		*cur, *old = NULL, *path, *oldpath;
+	char		*cur, *old = NULL, *path, *oldpath, *after, *from;
 	size_t		 curlen, oldlen = 0;
 	int		 curwhole, oldwhole;
 
+	/* Copies: feeding replaces dl.last_event. */
+	after = dl.last_event != NULL ? xstrdup(dl.last_event) : NULL;
+	from = dl.last_event != NULL ? dl.last_evtime : dl.since;
+	from = from != NULL ? xstrdup(from) : NULL;
 	memset(&r, 0, sizeof r);
-	r.after = dl.last_event;
-	r.from_time = dl.last_event != NULL ? dl.last_evtime : dl.since;
+	r.after = after;
+	r.from_time = from;
 	xasprintf(&path, "%s/%s", dl.spool_dir, DELIVERY_EVENTS_FILE);
 	xasprintf(&oldpath, "%s.1", path);
 	cur = delivery_read_tail(path, DELIVERY_REPLAY_BYTES, &curlen,
@@ -1228,9 +1232,11 @@ delivery_replay(void)
 	if (r.fed > 0)
 		log_info("policy: fed again %zu event%s stored after the last "
 		    "it had seen", r.fed, r.fed == 1 ? "" : "s");
-	else if (dl.last_event != NULL && !r.found && r.from_time == NULL)
+	else if (after != NULL && !r.found && r.from_time == NULL)
 		log_warnx("policy: the last event it saw (%s) is not in the "
-		    "spool: none fed again", dl.last_event);
+		    "spool: none fed again", after);
+	free(after);
+	free(from);
 	free(cur);
 	free(old);
 	free(path);
@@ -1461,6 +1467,8 @@ delivery_shutdown(void)
 	free(dl.route_urls);
 	if (dl.warned != NULL)
 		json_object_put(dl.warned);
+	free(dl.host);
+	dl.host = NULL;
 	free(dl.spool_dir);
 	free(dl.policy_path);
 	free(dl.last_event);

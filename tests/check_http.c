@@ -50,6 +50,7 @@ static struct {
 	char			*body[MAXREQ];
 	struct json_object	*reply;
 	int			 replies;
+	const char		*notify;	/* notify = { … } for start */
 } t;
 
 static void
@@ -141,8 +142,11 @@ start(const char *slack, const struct answer *answers, int n)
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "spool_dir = \"%s\";\nhost = \"unit-host\";\n"
 	    "slack = { %s retry_min_ms = 100; retry_max_ms = 400; "
-	    "timeout_ms = 2000; };\n", t.dir, slack);
+	    "timeout_ms = 2000; };\nnotify = { %s };\n", t.dir, slack,
+	    t.notify != NULL ? t.notify : "");
 	fclose(f);
+	if (t.conf != NULL)
+		conf_free(t.conf);
 	t.conf = conf_load(path, &err);
 	if (t.conf == NULL)
 		ck_abort_msg("conf: %s", err);
@@ -181,6 +185,34 @@ run_until(int (*cond)(void), int ms)
 	event_free(tick);
 	event_free(stop);
 	return (cond());
+}
+
+static struct svevent *
+mkev(const char *id, const char *name, const char *payload)
+{
+	struct svevent	*ev;
+	char		 err[128];
+
+	ev = svevent_new();
+	ev->id = xstrdup(id);
+	ev->host = xstrdup("unit-host");
+	ev->server = xstrdup("sv");
+	ev->pool = xstrdup("svrelay");
+	ev->name = xstrdup(name);
+	svevent_set_time(ev, svevent_now_ms());
+	ck_assert_int_eq(svevent_set_payload(ev, payload, strlen(payload),
+	    err, sizeof err), 0);
+	return (ev);
+}
+
+static void
+feed_id(const char *id, const char *name, const char *payload)
+{
+	struct svevent	*ev;
+
+	ev = mkev(id, name, payload);
+	delivery_event(ev);
+	svevent_free(ev);
 }
 
 static void
@@ -444,6 +476,146 @@ START_TEST(test_http_restart_resends_queued)
 }
 END_TEST
 
+static int
+sent_is_2(void)
+{
+	return (t.nreq >= 2);
+}
+
+#define FAST_NOTIFY	"settle_ms = 200; group_window_ms = 0; " \
+			"group_max_ms = 0;"
+#define WEBHOOK_CONF	"webhook_url = \"http://127.0.0.1:%d/services/T/B/X\";"
+
+/* A restart keeps the policy: no FATAL twice, and the recovery comes. */
+START_TEST(test_http_policy_survives_restart)
+{
+	static const struct answer	ok[] = { { 200, "ok", NULL } };
+	char				cfg[256], *f;
+
+	t.notify = FAST_NOTIFY;
+	snprintf(cfg, sizeof cfg, WEBHOOK_CONF, t.port);
+	start(cfg, ok, 1);
+	feed_id("u:1", "PROCESS_STATE_FATAL", "processname:p groupname:g "
+	    "from_state:BACKOFF");
+	ck_assert(run_until(sent_is_1, 5000));
+	delivery_shutdown();
+	f = slurp(DELIVERY_POLICY_FILE);
+	ck_assert_ptr_nonnull(strstr(f, "\"last_event\":\"u:1\""));
+	free(f);
+
+	start(cfg, ok, 1);
+	run_until(sent_is_2, 500);
+	ck_assert_int_eq(t.nreq, 1);		/* not told twice */
+	feed_id("u:2", "PROCESS_STATE_STARTING", "processname:p groupname:g "
+	    "from_state:FATAL tries:0");
+	feed_id("u:3", "PROCESS_STATE_RUNNING", "processname:p groupname:g "
+	    "from_state:STARTING pid:9");
+	ck_assert(run_until(sent_is_2, 5000));
+	ck_assert_ptr_nonnull(strstr(t.body[1], "g:p RUNNING on unit-host — "
+	    "recovered"));
+	/* A webhook cannot thread: the reply is a plain message. */
+	ck_assert_ptr_null(strstr(t.body[1], "thread_ts"));
+}
+END_TEST
+
+/* Events stored after the last one the saved policy saw are fed again. */
+START_TEST(test_http_policy_replays_the_spool)
+{
+	static const struct answer	ok[] = { { 200, "ok", NULL } };
+	struct svevent			*ev[3];
+	char				 cfg[256], path[160], *line;
+	size_t				 len;
+	FILE				*f;
+	int				 i;
+
+	t.notify = FAST_NOTIFY;
+	snprintf(cfg, sizeof cfg, WEBHOOK_CONF, t.port);
+	start(cfg, ok, 1);
+	ev[0] = mkev("u:1", "PROCESS_STATE_STARTING", "processname:p "
+	    "groupname:g from_state:STOPPED tries:0");
+	ev[1] = mkev("u:2", "PROCESS_STATE_BACKOFF", "processname:p "
+	    "groupname:g from_state:STARTING tries:1");
+	ev[2] = mkev("u:3", "PROCESS_STATE_FATAL", "processname:p "
+	    "groupname:g from_state:BACKOFF");
+	delivery_event(ev[0]);
+	delivery_shutdown();		/* saved: it has seen u:1 */
+	/* The spool has all three: svrelayd died before feeding the rest. */
+	snprintf(path, sizeof path, "%s/%s", t.dir, DELIVERY_EVENTS_FILE);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (i = 0; i < 3; i++) {
+		line = svevent_to_line(ev[i], &len);
+		fwrite(line, 1, len, f);
+		free(line);
+		svevent_free(ev[i]);
+	}
+	fclose(f);
+	start(cfg, ok, 1);
+	ck_assert(run_until(sent_is_1, 5000));
+	ck_assert_ptr_nonnull(strstr(t.body[0], "g:p FATAL on unit-host"));
+	/* The story has the transition fed before the restart, once. */
+	ck_assert_ptr_nonnull(strstr(t.body[0], "STARTING → BACKOFF → FATAL"));
+	run_until(sent_is_2, 500);
+	ck_assert_int_eq(t.nreq, 1);
+}
+END_TEST
+
+/* A policy.json that cannot be read is moved aside; the policy starts. */
+START_TEST(test_http_policy_bad_file)
+{
+	static const struct answer	ok[] = { { 200, "ok", NULL } };
+	char				cfg[256], path[160], *s;
+	FILE				*f;
+	struct stat			 sb;
+
+	snprintf(path, sizeof path, "%s/%s", t.dir, DELIVERY_POLICY_FILE);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "{\"version\":1,\"since\":\"x\",\"policy\":{\"version\":7}}");
+	fclose(f);
+	snprintf(cfg, sizeof cfg, WEBHOOK_CONF, t.port);
+	start(cfg, ok, 1);
+	snprintf(path, sizeof path, "%s/%s", t.dir, DELIVERY_POLICY_BAD);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	s = slurp(DELIVERY_POLICY_FILE);
+	ck_assert_ptr_nonnull(strstr(s, "\"version\":1"));
+	ck_assert_ptr_null(strstr(s, "\"version\":7"));
+	free(s);
+	feed("PROCESS_STATE_FATAL", "processname:p groupname:g "
+	    "from_state:BACKOFF");
+	ck_assert(run_until(sent_is_1, 5000));
+}
+END_TEST
+
+/* Routes: webhook:N goes to that rule's webhook, the rest to the default. */
+START_TEST(test_http_policy_routes)
+{
+	static const struct answer	ok[] = { { 200, "ok", NULL } };
+	char				cfg[256], notify[512];
+	int				i, api = -1, other = -1;
+
+	snprintf(notify, sizeof notify, FAST_NOTIFY " routes = ( { match = "
+	    "\"api:*\"; webhook_url = \"http://127.0.0.1:%d/services/T/B/API"
+	    "\"; } );", t.port);
+	t.notify = notify;
+	snprintf(cfg, sizeof cfg, WEBHOOK_CONF, t.port);
+	start(cfg, ok, 1);
+	feed_id("u:1", "PROCESS_STATE_FATAL", "processname:a groupname:api "
+	    "from_state:BACKOFF");
+	feed_id("u:2", "PROCESS_STATE_FATAL", "processname:w groupname:jobs "
+	    "from_state:BACKOFF");
+	ck_assert(run_until(sent_is_2, 5000));
+	for (i = 0; i < 2; i++) {
+		if (strstr(t.body[i], "api:a FATAL") != NULL)
+			api = i;
+		if (strstr(t.body[i], "jobs:w FATAL") != NULL)
+			other = i;
+	}
+	ck_assert_int_ge(api, 0);
+	ck_assert_int_ge(other, 0);
+	ck_assert_str_eq(t.path[api], "/services/T/B/API");
+	ck_assert_str_eq(t.path[other], "/services/T/B/X");
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -457,6 +629,10 @@ http_suite(void)
 	tcase_add_test(tc, test_http_api_invalid_auth_dead);
 	tcase_add_test(tc, test_http_test_command_and_retry_dead);
 	tcase_add_test(tc, test_http_restart_resends_queued);
+	tcase_add_test(tc, test_http_policy_survives_restart);
+	tcase_add_test(tc, test_http_policy_replays_the_spool);
+	tcase_add_test(tc, test_http_policy_bad_file);
+	tcase_add_test(tc, test_http_policy_routes);
 	suite_add_tcase(s, tc);
 	return (s);
 }
