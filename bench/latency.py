@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/latency.py: event-to-Slack latency from the fake Slack's log.
 
-  latency.py match SENDS LOG
+  latency.py match SENDS LOG [SKIP]
       SENDS: "lat_<i> <unix time>" lines (listener_driver latency: when
       each FATAL was written to the listener); LOG: fake_slack.py's
       request log.  An event's latency is the time of the first POST
@@ -11,6 +11,7 @@
       keep-alive connection (as svrelayd reuses its connections), each
       measured the same way, from just before the request to the fake's
       log time.
+SKIP: ignore the log's first SKIP lines (an earlier run's).
 
 Prints "n <matched> of <sent> p50_ms <ms> p99_ms <ms> max_ms <ms>".
 Speed is not what is measured here: the times come from the fake's log.
@@ -31,10 +32,12 @@ def pct(xs, p):
     return xs[k]
 
 
-def first_seen(log, pattern):
+def first_seen(log, pattern, skip=0):
     seen = {}
     with open(log, encoding="utf-8") as f:
-        for line in f:
+        for i, line in enumerate(f):
+            if i < skip:
+                continue
             try:
                 e = json.loads(line)
             except ValueError:
@@ -53,14 +56,15 @@ def report(sent, seen):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "match":
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "match":
         sent = {}
         with open(sys.argv[2]) as f:
             for line in f:
                 p = line.split()
                 if len(p) == 2 and p[0].startswith("lat_"):
                     sent[p[0]] = float(p[1])
-        report(sent, first_seen(sys.argv[3], r"\blat_\d+\b"))
+        skip = int(sys.argv[4]) if len(sys.argv) == 5 else 0
+        report(sent, first_seen(sys.argv[3], r"\blat_\d+\b", skip))
         return 0
     if len(sys.argv) == 5 and sys.argv[1] == "post":
         u = urllib.parse.urlsplit(sys.argv[2])
