@@ -236,7 +236,11 @@ proto_parse_header(struct proto_header *h, const char *line, size_t len,
 	ssize_t			 bad;
 	int			 rc;
 
-	memset(h, 0, sizeof *h);
+	/* Not the 8 KiB line: it is written below up to its NUL. */
+	h->line[0] = '\0';
+	h->ver = h->server = h->pool = h->eventname = NULL;
+	h->serial = h->poolserial = 0;
+	h->len = 0;
 	if (len > PROTO_MAX_HEADER) {
 		snprintf(err, errlen, "header line longer than %d bytes",
 		    PROTO_MAX_HEADER);
