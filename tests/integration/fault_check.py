@@ -32,6 +32,9 @@
   fault_check.py stream SOCK PREFIX COUNT ACKED SECONDS
         one such client alone (log and RUNNING events, which the
         notification policy does not report).
+  fault_check.py hostile SOCK N SECONDS
+        only the hostile connections, for SECONDS (reconnecting when
+        svrelayd restarts).
   fault_check.py drive N OUT -- COMMAND...
         play supervisord's side of the eventlistener protocol: run
         COMMAND, deliver N varied events (state, log with non-ASCII text,
@@ -225,9 +228,13 @@ def good_client(path, prefix, count, acked_path, deadline):
     sock = None
     buf = b""
     refused = reconnects = 0
+    pace = float(os.environ.get("FAULT_PACE_MS", "0")) / 1000.0
+    tried = 0
     while i < count:
         if time.time() > deadline:
             print("client %s: timed out at %d/%d" % (prefix, i, count),
+                  file=sys.stderr)
+            print("client %s: sent %d acked %d" % (prefix, tried, i),
                   file=sys.stderr)
             return 1
         try:
@@ -237,6 +244,7 @@ def good_client(path, prefix, count, acked_path, deadline):
                 sock.connect(path)
                 buf = b""
             eid = "%s-%d" % (prefix, i)
+            tried = i + 1
             sock.sendall(event_line(eid, i, i % 2))
             while b"\n" not in buf:
                 d = sock.recv(65536)
@@ -249,6 +257,8 @@ def good_client(path, prefix, count, acked_path, deadline):
                 acked.write(eid + "\n")
                 acked.flush()
                 i += 1
+                if pace:
+                    time.sleep(pace)
             elif r.get("ok") or not r.get("temporary"):
                 print("client %s: bad reply %r" % (prefix, r),
                       file=sys.stderr)
@@ -480,6 +490,17 @@ def main(argv):
     if cmd == "stream" and len(argv) == 7:
         return good_client(argv[2], argv[3], int(argv[4]), argv[5],
                            time.time() + float(argv[6]))
+    if cmd == "hostile" and len(argv) == 5:
+        stop = threading.Event()
+        h = Hostile(argv[2], int(argv[3]), stop)
+        t = threading.Thread(target=h.run, daemon=True)
+        t.start()
+        time.sleep(float(argv[4]))
+        stop.set()
+        t.join(10)
+        print("# hostile: %s" % ", ".join("%s %d" % kv for kv in
+                                          sorted(h.counts.items())))
+        return 0
     if cmd == "drive" and len(argv) > 5 and argv[4] == "--":
         return cmd_drive(int(argv[2]), argv[3], argv[5:])
     print(__doc__, file=sys.stderr)
