@@ -125,7 +125,7 @@ static struct {
 	char			*api_url;
 	char			**route_urls;	/* NULL for a channel route */
 	size_t			 nroutes;
-	struct json_object	*warned;	/* routes with a fallback logged */
+	struct json_object	*warned;	/* fallbacks already logged */
 
 	/* The notification policy. */
 	struct policy		*policy;
@@ -137,11 +137,11 @@ static struct {
 	char			*last_event;	/* id of the last event fed */
 	char			*last_evtime;	/* and its time */
 	int64_t			 fed_ms;	/* the clock it was fed at */
-	char			*since;		/* policy began (no event yet) */
+	char			*since;		/* when the policy began */
 	int			 save_failing;
 	uint64_t		 notes;
 	uint64_t		 notes_again;	/* already in the outbox */
-	uint64_t		 notes_dropped;	/* updates a webhook cannot do */
+	uint64_t		 notes_dropped;	/* updates for a webhook */
 
 	uint64_t		 sent;
 	uint64_t		 failed;
@@ -1157,8 +1157,10 @@ delivery_replay_buf(char *buf, size_t len, struct replay *r, int pass)
 	for (line = buf; line < buf + len; line = nl + 1) {
 		if ((nl = memchr(line, '\n', buf + len - line)) == NULL)
 			break;		/* torn last line: not stored */
-		if (pass == 0 && (r->after == NULL || memmem(line, nl - line,
-		    r->after, strlen(r->after)) == NULL))
+		/* Looking for r->after: only lines that hold it. */
+		if ((pass == 0 || (r->found && !feeding)) &&
+		    (r->after == NULL || memmem(line, nl - line, r->after,
+		    strlen(r->after)) == NULL))
 			continue;
 		if ((ev = svevent_from_json(line, nl - line, err,
 		    sizeof err)) == NULL)
@@ -1380,7 +1382,6 @@ delivery_reconf(const struct conf *conf)
 	} else if (dl.cur != NULL)
 		log_warnx("slack: no destination any more: new notifications "
 		    "are not sent");
-	d = dl.cur;
 	dl.cur = nd;
 	/* New credentials for what is queued too; the rest goes when idle. */
 	for (d = TAILQ_FIRST(&dl.dests); d != NULL; d = next) {

@@ -183,7 +183,7 @@ struct outbox_entry {
 	char			*dest;		/* as shown: "#ops", "webhook …" */
 	char			*thread_of;	/* id to reply under, or NULL */
 	char			*update_of;	/* id to edit, or NULL */
-	char			*route;		/* policy route, NULL: default */
+	char			*route;		/* route; NULL: the default */
 	char			*time;		/* when first queued */
 	char			*error;		/* dead letters: why */
 	TAILQ_ENTRY(outbox_entry) entry;

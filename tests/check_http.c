@@ -569,7 +569,8 @@ START_TEST(test_http_policy_bad_file)
 
 	snprintf(path, sizeof path, "%s/%s", t.dir, DELIVERY_POLICY_FILE);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fprintf(f, "{\"version\":1,\"since\":\"x\",\"policy\":{\"version\":7}}");
+	fprintf(f, "{\"version\":1,\"since\":\"x\","
+	    "\"policy\":{\"version\":7}}");
 	fclose(f);
 	snprintf(cfg, sizeof cfg, WEBHOOK_CONF, t.port);
 	start(cfg, ok, 1);

@@ -8,7 +8,7 @@
 start_fake
 policy_start webhook 'level = "problems";' "
 [program:api]
-command=/bin/sh -c 'if [ -e $T/crashed ]; then exec sleep 3600; fi; touch $T/crashed; sleep 1.5; exit 3'
+command=/bin/sh -c 'if [ -e $T/crashed ]; then exec sleep 3600; fi; touch $T/crashed; sleep 2.5; exit 3'
 startsecs=1
 autorestart=unexpected
 "

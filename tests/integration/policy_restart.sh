@@ -10,7 +10,7 @@ prog() {	# prog NAME: fails to start until $T/fixed_NAME exists
 	cat <<PROG
 [program:$1]
 command=/bin/sh -c 'if [ -e $T/fixed_$1 ]; then exec sleep 3600; fi; sleep 0.3; exit 1'
-startsecs=1
+startsecs=3
 startretries=2
 autostart=false
 autorestart=true

@@ -7,8 +7,8 @@
 
 API_PATH=/services/T/B/API
 start_fake --webhook "$API_PATH"
-crasher="command=/bin/sh -c 'sleep 0.5; exit 1'
-startsecs=1
+crasher="command=/bin/sh -c 'sleep 0.3; exit 1'
+startsecs=3
 startretries=1
 autorestart=true"
 policy_start webhook "level = \"problems\";
