@@ -5,7 +5,7 @@ FAKE=$SVRELAY_TESTDIR/integration/fake_slack.py
 FAKE_TOKEN=xoxb-test-token-S3CRETVALUE
 WEBHOOK_PATH=/services/T000/B000/XXXX
 
-[ -x "$SVRELAYD" ] || { echo "1..0 # SKIP svrelayd is not built"; exit 0; }
+[ -x "$SVRELAYD" ] || bail "svrelayd is not installed at $SVRELAYD"
 
 # start_fake [ARGS...]: start the fake Slack; sets FAKE_PORT, FAKE_URL and
 # FAKE_LOG (its request log, outside what the secret grep looks at).
