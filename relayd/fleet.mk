@@ -1,0 +1,1 @@
+# Alertmanager sink and Prometheus metrics (issue: beyond one host).
