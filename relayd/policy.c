@@ -4,7 +4,10 @@
  * Per process (host, server, group, name) we keep its state, the open
  * episode (its transitions), the crash history for flapping, whether its
  * last reported episode left a problem open (for the recovery reply), and
- * a bounded ring of recent stderr lines.  A closed episode is classified,
+ * a bounded ring of recent stderr lines, and the crash context the
+ * listener attached to its last FATAL, unexpected EXITED or BACKOFF
+ * (context: exit status, signal, spawn error, log tail), which says why
+ * it went down and is preferred to the ring.  A closed episode is classified,
  * filtered by level and the state overrides, and queued in the pending
  * group of its route; a group flushes into notes when no episode has
  * joined it for group_window_ms, group_max_ms after its first, or
@@ -13,7 +16,8 @@
  *
  * Time is only what callers pass in: no clock, no timers, no I/O.
  * Processes are few (one svrelayd per host), so they live in a TAILQ
- * searched linearly.
+ * searched linearly; the earliest deadline is kept as entities change
+ * (dl_moved), and only recomputed when the entity holding it moved later.
  */
 #include "config.h"
 
@@ -40,6 +44,11 @@
 #define GROUP_LIST_MAX	15	/* processes listed in a group note */
 #define GROUP_TEXT_NAMES 3	/* and named in its text */
 #define FLAP_MAX	64	/* crash and start times kept */
+#define CTX_TAIL_MAX	65536	/* bytes of a context tail kept (its end) */
+#define CTX_TEXT_MAX	512	/* bytes of a spawn error, description… */
+#define TEXT_LINE_MAX	200	/* characters of a tail's last line in text */
+#define LABEL_STDERR	"stderr (last lines)"
+#define LABEL_STDOUT	"stdout (last lines)"
 
 static const char *policy_states[POLICY_NSTATES] = {
 	"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED",
@@ -157,6 +166,12 @@ struct proc {
 	char		*partial;	/* stderr after the last newline */
 	int64_t		 tail_seq;
 	int64_t		 tail_shown;	/* lines up to this seq were sent */
+
+	/* Crash context of the episode, until it closes; each may be NULL. */
+	char		*ctx_reason;	/* "exit status 7" */
+	char		*ctx_tail;	/* until a note takes it */
+	char		*ctx_label;	/* LABEL_STDERR or LABEL_STDOUT */
+	char		*ctx_error;	/* context.error */
 };
 TAILQ_HEAD(procs, proc);
 
@@ -187,6 +202,9 @@ struct report {
 	char		*brief;		/* "started: STARTING → RUNNING" */
 	char		*detail;
 	char		*tail;		/* may be NULL */
+	char		*tail_label;	/* tail's, or NULL */
+	char		*reason;	/* crash context's, or NULL */
+	char		*ctx_error;	/* context.error, or NULL */
 	char		*thread_key;	/* recovery: reply there; else NULL */
 	int		 problem;	/* leaves a problem open */
 };
@@ -211,9 +229,16 @@ struct policy {
 	struct groups	 groups;
 	struct notes	 notes;
 	int64_t		 seq;		/* events fed: ids for id-less ones */
+	int64_t		 dl_min;	/* the earliest deadline, or -1 */
+	int		 dl_stale;	/* dl_min must be recomputed */
 };
 
 static void	policy_run(struct policy *, int64_t);
+static int64_t	proc_deadline(const struct policy *, const struct proc *);
+static int64_t	server_deadline(const struct policy *,
+		    const struct server *);
+static void	dl_moved(struct policy *, int64_t, int64_t);
+static int64_t	dl_get(struct policy *);
 
 /* Helpers. */
 
@@ -571,6 +596,15 @@ policy_note_free(struct policy_note *n)
 	free(n->text);
 	free(n->detail);
 	free(n->tail);
+	free(n->tail_label);
+	free(n->reason);
+	free(n->context_error);
+	for (i = 0; i < n->ntails; i++) {
+		free(n->tails[i].process);
+		free(n->tails[i].label);
+		free(n->tails[i].text);
+	}
+	free(n->tails);
 	for (i = 0; i < n->nprocesses; i++)
 		free(n->processes[i]);
 	free(n->processes);
@@ -603,6 +637,35 @@ note_add_process(struct policy_note *n, const char *label)
 	    sizeof *n->processes);
 	n->processes[n->nprocesses++] = xstrdup(label);
 	n->processes[n->nprocesses] = NULL;
+}
+
+/*
+ * Add process's tail (text, borrowed; NULL or "" adds nothing) to n; the
+ * first one is also n->tail.  label NULL: the stderr ring's.
+ */
+static void
+note_add_tail(struct policy_note *n, const char *process, const char *label,
+    const char *text)
+{
+	struct policy_tail	*t;
+
+	if (text == NULL || text[0] == '\0')
+		return;
+	if (label == NULL)
+		label = LABEL_STDERR;
+	if (n->ntails >= POLICY_NOTE_TAILS) {
+		n->tails_omitted++;
+		return;
+	}
+	n->tails = xreallocarray(n->tails, n->ntails + 1, sizeof *n->tails);
+	t = &n->tails[n->ntails++];
+	t->process = xstrdup(process);
+	t->label = xstrdup(label);
+	t->text = xstrdup(text);
+	if (n->ntails == 1) {
+		setstr(&n->tail, text);
+		setstr(&n->tail_label, label);
+	}
 }
 
 static void
@@ -655,6 +718,16 @@ ep_reset(struct episode *ep)
 }
 
 static void
+ctx_clear(struct proc *pr)
+{
+	free(pr->ctx_reason);
+	free(pr->ctx_tail);
+	free(pr->ctx_label);
+	free(pr->ctx_error);
+	pr->ctx_reason = pr->ctx_tail = pr->ctx_label = pr->ctx_error = NULL;
+}
+
+static void
 proc_free(struct proc *pr)
 {
 	free(pr->host);
@@ -669,6 +742,7 @@ proc_free(struct proc *pr)
 	free(pr->problem_key);
 	free(pr->problem_what);
 	tail_clear(pr);
+	ctx_clear(pr);
 	free(pr);
 }
 
@@ -748,6 +822,9 @@ report_free(struct report *r)
 	free(r->brief);
 	free(r->detail);
 	free(r->tail);
+	free(r->tail_label);
+	free(r->reason);
+	free(r->ctx_error);
 	free(r->thread_key);
 	free(r);
 }
@@ -844,6 +921,187 @@ tail_take(struct proc *pr)
 		pr->partial = NULL;
 	}
 	pr->tail_shown = pr->tail_seq;
+	return (out);
+}
+
+/* Crash context */
+
+/* A string member of o, or NULL. */
+static const char *
+ctx_string(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0)
+		return (NULL);
+	return (json_object_get_string(v));
+}
+
+/* One line of text from s: clean UTF-8, no control characters. */
+static char *
+ctx_line(const char *s)
+{
+	return (utf8_clean(s, strlen(s), CTX_TEXT_MAX));
+}
+
+/*
+ * A log tail as kept: its last CTX_TAIL_MAX bytes from a line start, each
+ * line clean UTF-8 (tabs kept), without trailing newlines; NULL if empty.
+ */
+static char *
+ctx_tail(const char *s)
+{
+	const char	*e, *nl;
+	char		*out = NULL, *l;
+	size_t		 len = strlen(s);
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	if (len > CTX_TAIL_MAX) {
+		s += len - CTX_TAIL_MAX;
+		len = CTX_TAIL_MAX;
+		if ((nl = memchr(s, '\n', len)) != NULL) {
+			len -= nl + 1 - s;
+			s = nl + 1;
+		}
+	}
+	for (e = s + len; s < e; s = nl + 1) {
+		if ((nl = memchr(s, '\n', e - s)) == NULL)
+			nl = e;
+		l = utf8_clean(s, nl - s - (nl > s && nl[-1] == '\r'),
+		    CTX_TAIL_MAX);
+		appendf(&out, "%s%s", out != NULL ? "\n" : "", l);
+		free(l);
+	}
+	return (out);
+}
+
+/*
+ * Why a process went down, in words, from the context of a state event
+ * (ctx.c's rules, agreed with the listener's helper): "exit status 7",
+ * "killed by SIGKILL (core dumped)", "exited too quickly: never stayed up
+ * for startsecs (last exit status 1)", "spawn error: can't find command
+ * '/x'"; and supervisord's description of a FATAL or BACKOFF when it
+ * says more than the spawn error.  NULL if the context says nothing.
+ */
+static char *
+ctx_reason(struct json_object *o, int state)
+{
+	struct json_object	*v;
+	const char		*sig, *se, *desc;
+	char			*out = NULL, *a, *b;
+	int			 early, has_es = 0;
+	int64_t			 es = 0;
+
+	if (json_object_object_get_ex(o, "exitstatus", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		has_es = 1;
+		es = json_object_get_int64(v);
+	}
+	sig = ctx_string(o, "signal");
+	se = ctx_string(o, "spawnerr");
+	desc = ctx_string(o, "description");
+	early = state == POLICY_STATE_FATAL || state == POLICY_STATE_BACKOFF;
+	a = sig != NULL ? ctx_line(sig) : NULL;
+	if (early && se != NULL && strncmp(se, "Exited too quickly", 18) == 0) {
+		out = xstrdup("exited too quickly: never stayed up for "
+		    "startsecs");
+		if (has_es)
+			appendf(&out, " (last exit status %" PRId64 ")", es);
+		else if (a != NULL)
+			appendf(&out, " (last killed by %s)", a);
+	} else if (a != NULL)
+		xasprintf(&out, "killed by %s", a);
+	else if (has_es)
+		xasprintf(&out, "exit status %" PRId64, es);
+	else if (se != NULL) {
+		b = ctx_line(se);
+		xasprintf(&out, "spawn error: %s", b);
+		free(b);
+	}
+	if (early && desc != NULL && (se == NULL || strcmp(desc, se) != 0)) {
+		b = ctx_line(desc);
+		appendf(&out, "%s%s", out != NULL ? "; " : "", b);
+		free(b);
+	}
+	free(a);
+	return (out);
+}
+
+/* Keep the context of a state event (to: its state) for pr's episode. */
+static void
+ctx_set(struct proc *pr, struct json_object *o, int to)
+{
+	const char	*s;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		return;
+	ctx_clear(pr);
+	pr->ctx_reason = ctx_reason(o, to);
+	if ((s = ctx_string(o, "error")) != NULL)
+		pr->ctx_error = ctx_line(s);
+	if ((s = ctx_string(o, "stderr_tail")) != NULL &&
+	    (pr->ctx_tail = ctx_tail(s)) != NULL)
+		pr->ctx_label = xstrdup(LABEL_STDERR);
+	else if ((s = ctx_string(o, "stdout_tail")) != NULL &&
+	    (pr->ctx_tail = ctx_tail(s)) != NULL)
+		pr->ctx_label = xstrdup(LABEL_STDOUT);
+}
+
+/*
+ * The tail a note about pr shows, or NULL; *label gets its label (both
+ * malloc'd).  The context's, taken once; else the stderr ring's lines not
+ * yet shown.  Either way the ring's lines count as shown.
+ */
+static char *
+proc_tail(struct proc *pr, char **label)
+{
+	char	*ring;
+
+	ring = tail_take(pr);
+	*label = NULL;
+	if (pr->ctx_tail != NULL) {
+		free(ring);
+		ring = pr->ctx_tail;
+		*label = pr->ctx_label;
+		pr->ctx_tail = pr->ctx_label = NULL;
+		return (ring);
+	}
+	if (ring != NULL)
+		*label = xstrdup(LABEL_STDERR);
+	return (ring);
+}
+
+/* The last non-empty line of a tail, at most TEXT_LINE_MAX characters. */
+static char *
+tail_last_line(const char *tail)
+{
+	const char	*e, *b;
+	char		*out, *t;
+	size_t		 n, i;
+
+	e = tail + strlen(tail);
+	while (e > tail && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (b = e; b > tail && b[-1] != '\n'; b--)
+		;
+	while (b < e && (*b == ' ' || *b == '\t'))
+		b++;
+	if (b == e)
+		return (NULL);
+	out = xstrndup(b, e - b);
+	for (i = 0, n = 0, t = out; *t != '\0'; t++) {
+		if (((unsigned char)*t & 0xc0) != 0x80 && n++ == TEXT_LINE_MAX - 1)
+			i = t - out;
+	}
+	if (n > TEXT_LINE_MAX) {
+		out[i] = '\0';
+		t = out;
+		xasprintf(&out, "%s…", t);
+		free(t);
+	}
 	return (out);
 }
 
@@ -1022,11 +1280,15 @@ struct verdict {
 	char	*how;		/* "exited too quickly, gave up after 3 …" */
 };
 
+/*
+ * What the episode was and how it went, in words; reason (the crash
+ * context's, or NULL) says why it went down and is woven in.
+ */
 static void
 ep_classify(const struct proc *pr, const struct episode *ep, int final,
-    enum close_how how, int64_t now, struct verdict *v)
+    enum close_how how, int64_t now, const char *reason, struct verdict *v)
 {
-	char	db[32], tb[16];
+	char	db[32], tb[16], *r = NULL;
 
 	memset(v, 0, sizeof *v);
 	if (how == CLOSE_MAX) {
@@ -1048,12 +1310,18 @@ ep_classify(const struct proc *pr, const struct episode *ep, int final,
 			xasprintf(&v->how, "exited unexpectedly, then gave up "
 			    "after %d %s to restart it", ep->maxtries,
 			    plural(ep->maxtries, "try", "tries"));
-		else if (ep->backoffs > 0)
+		else if (ep->backoffs > 0 && reason != NULL) {
+			xasprintf(&v->how, "%s; gave up after %d %s", reason,
+			    ep->maxtries, plural(ep->maxtries, "try", "tries"));
+			reason = NULL;
+		} else if (ep->backoffs > 0)
 			xasprintf(&v->how, "exited too quickly, gave up after "
 			    "%d %s", ep->maxtries,
 			    plural(ep->maxtries, "try", "tries"));
 		else
 			v->how = xstrdup("could not be started");
+		if (reason != NULL)
+			appendf(&v->how, "; %s", reason);
 	} else if (final == POLICY_STATE_UNKNOWN) {
 		v->cls = CLS_UNKNOWN;
 		v->sev = POLICY_SEV_ERROR;
@@ -1063,30 +1331,41 @@ ep_classify(const struct proc *pr, const struct episode *ep, int final,
 		v->cls = CLS_CRASH_RESTARTED;
 		v->sev = POLICY_SEV_WARNING;
 		v->problem = 1;
+		if (reason != NULL)
+			xasprintf(&r, " (%s%s)", ep->crashes > 1 ? "last: " :
+			    "", reason);
 		if (ep->crashes == 1)
-			v->how = xstrdup("exited unexpectedly, restarted");
+			xasprintf(&v->how, "exited unexpectedly%s, restarted",
+			    nz(r));
 		else
-			xasprintf(&v->how, "exited unexpectedly %d times, "
-			    "restarted", ep->crashes);
+			xasprintf(&v->how, "exited unexpectedly %d times%s, "
+			    "restarted", ep->crashes, nz(r));
 	} else if (final == POLICY_STATE_RUNNING && ep->backoffs > 0) {
 		v->cls = CLS_START_RETRIED;
 		v->sev = POLICY_SEV_WARNING;
 		v->problem = 1;
 		xasprintf(&v->how, "started after %d failed %s", ep->backoffs,
 		    plural(ep->backoffs, "try", "tries"));
+		if (reason != NULL)
+			appendf(&v->how, " (last: %s)", reason);
 	} else if ((final == POLICY_STATE_STOPPED ||
 	    final == POLICY_STATE_EXITED) && ep->crashes > 0 &&
 	    !ep->restarted) {
 		v->cls = CLS_CRASH_DOWN;
 		v->sev = POLICY_SEV_ERROR;
 		v->problem = 1;
-		v->how = xstrdup("exited unexpectedly and was not restarted");
+		if (reason != NULL)
+			xasprintf(&r, " (%s)", reason);
+		xasprintf(&v->how, "exited unexpectedly%s and was not "
+		    "restarted", nz(r));
 	} else if (final == POLICY_STATE_STOPPED && ep->crashes > 0) {
 		v->cls = CLS_CRASH_DOWN;
 		v->sev = POLICY_SEV_WARNING;
 		v->problem = 1;
-		v->how = xstrdup("exited unexpectedly, was restarted, then "
-		    "stopped");
+		if (reason != NULL)
+			xasprintf(&r, " (%s)", reason);
+		xasprintf(&v->how, "exited unexpectedly%s, was restarted, "
+		    "then stopped", nz(r));
 	} else if (final == POLICY_STATE_RUNNING) {
 		if (ep->stops > 0) {
 			v->cls = CLS_RESTARTED;
@@ -1109,6 +1388,7 @@ ep_classify(const struct proc *pr, const struct episode *ep, int final,
 		v->sev = POLICY_SEV_INFO;
 		xasprintf(&v->how, "now %s", sname(final));
 	}
+	free(r);
 }
 
 /* Crash history */
@@ -1132,6 +1412,18 @@ times_prune(int64_t *v, size_t *n, int64_t since)
 		i++;
 	memmove(v, v + i, (*n - i) * sizeof *v);
 	*n -= i;
+}
+
+/* pr's tail (proc_tail) into n. */
+static void
+note_proc_tail(struct policy_note *n, struct proc *pr)
+{
+	char	*tail, *label;
+
+	tail = proc_tail(pr, &label);
+	note_add_tail(n, pr->label, label, tail);
+	free(tail);
+	free(label);
 }
 
 static void
@@ -1198,7 +1490,7 @@ flap_enter(struct policy *p, struct proc *pr, const char *origin,
 	    now);
 	flap_text(pr, &n->text, "");
 	n->detail = flap_detail(p, pr, now);
-	n->tail = tail_take(pr);
+	note_proc_tail(n, pr);
 	n->host = xstrdup(pr->host);
 	n->server = xstrdup(pr->server);
 	note_add_process(n, pr->label);
@@ -1221,7 +1513,7 @@ flap_update(struct policy *p, struct proc *pr, int64_t now)
 	xasprintf(&lead, " (updated %s UTC)", tb);
 	flap_text(pr, &n->text, lead);
 	n->detail = flap_detail(p, pr, now);
-	n->tail = tail_take(pr);
+	note_proc_tail(n, pr);
 	n->host = xstrdup(pr->host);
 	n->server = xstrdup(pr->server);
 	note_add_process(n, pr->label);
@@ -1320,12 +1612,15 @@ group_add(struct policy *p, const char *route, struct report *r,
     int64_t now)
 {
 	struct group	*g;
+	int64_t		 old = -1;
 
 	TAILQ_FOREACH(g, &p->groups, entry) {
 		if (strcmp(g->route, route) == 0)
 			break;
 	}
-	if (g == NULL) {
+	if (g != NULL)
+		old = group_deadline(p, g);
+	else {
 		g = xcalloc(1, sizeof *g);
 		g->route = xstrdup(route);
 		g->first = now;
@@ -1337,6 +1632,7 @@ group_add(struct policy *p, const char *route, struct report *r,
 	g->last = now;
 	if (r->sev == POLICY_SEV_ERROR && g->urgent == -1)
 		g->urgent = now + p->conf.group_window_ms;
+	dl_moved(p, old, group_deadline(p, g));
 }
 
 static void
@@ -1396,7 +1692,8 @@ group_note(struct policy *p, struct report **rv, size_t n,
 	int			 counts[POLICY_NSTATES], cls, sev, s, order[4];
 	size_t			 i, listed, hosts;
 	char			*states = NULL, *names = NULL, *hostlist = NULL;
-	const char		*tailof = NULL;
+	const char		*errof = NULL, *err = NULL;
+	size_t			 nerr = 0;
 	int			 o, rank;
 
 	memset(counts, 0, sizeof counts);
@@ -1467,21 +1764,26 @@ group_note(struct policy *p, struct report **rv, size_t n,
 				    rv[i]->label, sname(rv[i]->final),
 				    rv[i]->brief);
 			listed++;
-			if (tailof == NULL && rv[i]->tail != NULL)
-				tailof = rv[i]->label;
+			/* The worst first: their tails, their errors. */
+			note_add_tail(note, rv[i]->label, rv[i]->tail_label,
+			    rv[i]->tail);
+			if (rv[i]->ctx_error != NULL && nerr++ == 0) {
+				errof = rv[i]->label;
+				err = rv[i]->ctx_error;
+			}
 		}
 	}
+	if (nerr == 1)
+		xasprintf(&note->context_error, "%s: %s", errof, err);
+	else if (nerr > 1)
+		xasprintf(&note->context_error, "%s: %s (and %zu more)", errof,
+		    err, nerr - 1);
 	if (listed > GROUP_LIST_MAX)
 		appendf(&note->detail, "and %zu more\n",
 		    listed - GROUP_LIST_MAX);
 	appendf(&note->detail, "%zu processes: %s", n, states);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		note_add_process(note, rv[i]->label);
-		if (tailof != NULL && strcmp(rv[i]->label, tailof) == 0 &&
-		    note->tail == NULL)
-			xasprintf(&note->tail, "%s:\n%s", rv[i]->label,
-			    rv[i]->tail);
-	}
 	note->host = xstrdup(rv[0]->host);
 	note->server = xstrdup(rv[0]->server);
 	for (i = 1; i < n; i++) {
@@ -1504,7 +1806,11 @@ single_note(struct report *r, enum policy_note_kind kind, const char *route,
 	n = note_new(kind, r->sev, route, r->key, r->key, now);
 	n->text = xstrdup(r->text);
 	n->detail = xstrdup(r->detail);
-	n->tail = r->tail != NULL ? xstrdup(r->tail) : NULL;
+	note_add_tail(n, r->label, r->tail_label, r->tail);
+	if (r->reason != NULL)
+		n->reason = xstrdup(r->reason);
+	if (r->ctx_error != NULL)
+		n->context_error = xstrdup(r->ctx_error);
 	n->host = xstrdup(r->host);
 	n->server = xstrdup(r->server);
 	note_add_process(n, r->label);
@@ -1599,10 +1905,10 @@ ep_close(struct policy *p, struct proc *pr, enum close_how how, int64_t now)
 	struct episode	*ep = &pr->ep;
 	struct verdict	 v;
 	struct report	*r;
-	char		*key, *story, *extra = NULL, tb[16], db[32];
+	char		*key, *story, *extra = NULL, *last, tb[16], db[32];
 	int		 final = pr->state, recovery, was_flapping;
 
-	ep_classify(pr, ep, final, how, now, &v);
+	ep_classify(pr, ep, final, how, now, pr->ctx_reason, &v);
 	xasprintf(&key, "ep:%s@%s", pr->ident, ep->first_id);
 	was_flapping = pr->flapping;
 
@@ -1674,8 +1980,19 @@ ep_close(struct policy *p, struct proc *pr, enum close_how how, int64_t now)
 		    pr->flap_folded, plural(pr->flap_folded, "episode",
 		    "episodes"));
 	r->detail = ep_detail(pr, ep, now, extra);
-	if (v.sev >= POLICY_SEV_WARNING)
-		r->tail = tail_take(pr);
+	if (v.sev >= POLICY_SEV_WARNING) {
+		r->tail = proc_tail(pr, &r->tail_label);
+		if (pr->ctx_reason != NULL)
+			r->reason = xstrdup(pr->ctx_reason);
+		if (pr->ctx_error != NULL)
+			r->ctx_error = xstrdup(pr->ctx_error);
+		/* The tail's last line, for a glance at the notification. */
+		if (r->tail != NULL && (last = tail_last_line(r->tail)) !=
+		    NULL) {
+			appendf(&r->text, " — %s", last);
+			free(last);
+		}
+	}
 	free(story);
 	free(extra);
 	group_add(p, pr->route, r, now);
@@ -1683,6 +2000,7 @@ done:
 	free(v.how);
 	free(key);
 	ep_reset(ep);
+	ctx_clear(pr);
 }
 
 /* Events */
@@ -1694,7 +2012,7 @@ state_event(struct policy *p, const struct svevent *ev, const char *host,
 	struct proc	*pr;
 	struct trans	 t;
 	const char	*group, *name, *fs;
-	int64_t		 v;
+	int64_t		 v, old;
 	int		 to, from;
 
 	if ((to = policy_state_parse(ev->name + strlen("PROCESS_STATE_"))) ==
@@ -1711,6 +2029,7 @@ state_event(struct policy *p, const struct svevent *ev, const char *host,
 		from = pr->state;
 	if (pr->state == to)
 		return;			/* already there: a repeat */
+	old = proc_deadline(p, pr);
 
 	memset(&t, 0, sizeof t);
 	t.from = from;
@@ -1720,6 +2039,10 @@ state_event(struct policy *p, const struct svevent *ev, const char *host,
 	t.pid = token_int(ev, "pid", &v) == 0 ? v : -1;
 	t.expected = token_int(ev, "expected", &v) == 0 ? (int)v : -1;
 
+	if (ev->context != NULL && (to == POLICY_STATE_FATAL ||
+	    to == POLICY_STATE_BACKOFF || (to == POLICY_STATE_EXITED &&
+	    t.expected == 0)))
+		ctx_set(pr, ev->context, to);
 	if (!pr->ep.open)
 		ep_open(p, pr, id, from, now);
 	ep_add(&pr->ep, &t);
@@ -1737,17 +2060,17 @@ state_event(struct policy *p, const struct svevent *ev, const char *host,
 		crash(p, pr, id, now, 1, 0);
 	if (state_terminal(to))
 		ep_close(p, pr, CLOSE_TERMINAL, now);
+	dl_moved(p, old, proc_deadline(p, pr));
 }
 
+/* What an event says about its supervisord: ticking, stopping, back. */
 static void
-server_event(struct policy *p, const struct svevent *ev, const char *host,
-    const char *server, const char *id, int64_t now)
+server_change(struct policy *p, struct server *sv, const struct svevent *ev,
+    const char *host, const char *server, const char *id, int64_t now)
 {
-	struct server		*sv;
 	struct policy_note	*n;
 	char			*nid, tb[16], db[32];
 
-	sv = server_get(p, host, server);
 	if (sv->silent_key != NULL) {
 		xasprintf(&nid, "%s#back", sv->silent_key);
 		n = note_new(POLICY_NOTE_REPLY, POLICY_SEV_OK, "", nid, nid,
@@ -1792,6 +2115,19 @@ server_event(struct policy *p, const struct svevent *ev, const char *host,
 }
 
 static void
+server_event(struct policy *p, const struct svevent *ev, const char *host,
+    const char *server, const char *id, int64_t now)
+{
+	struct server	*sv;
+	int64_t		 old;
+
+	sv = server_get(p, host, server);
+	old = server_deadline(p, sv);
+	server_change(p, sv, ev, host, server, id, now);
+	dl_moved(p, old, server_deadline(p, sv));
+}
+
+static void
 silence(struct policy *p, struct server *sv, int64_t now)
 {
 	struct policy_note	*n;
@@ -1828,6 +2164,7 @@ policy_new(const struct policy_conf *pc)
 	TAILQ_INIT(&p->servers);
 	TAILQ_INIT(&p->groups);
 	TAILQ_INIT(&p->notes);
+	p->dl_min = -1;
 	return (p);
 }
 
@@ -1856,6 +2193,8 @@ policy_clear_state(struct policy *p)
 		policy_note_free(n);
 	}
 	p->seq = 0;
+	p->dl_min = -1;
+	p->dl_stale = 0;
 }
 
 void
@@ -1877,6 +2216,8 @@ policy_reconf(struct policy *p, const struct policy_conf *pc)
 	conf_copy(&p->conf, pc);
 	TAILQ_FOREACH(pr, &p->procs, entry)
 		setstr(&pr->route, route_for(p, pr->label));
+	p->dl_stale = 1;	/* settle_ms and the others may have changed */
+	(void)dl_get(p);
 }
 
 void
@@ -1951,8 +2292,9 @@ server_deadline(const struct policy *p, const struct server *sv)
 	return (sv->last_ms + p->conf.silence_ms);
 }
 
-int64_t
-policy_next_deadline(const struct policy *p)
+/* Every process, server and group: only when the cache went stale. */
+static int64_t
+dl_compute(const struct policy *p)
 {
 	const struct proc	*pr;
 	const struct server	*sv;
@@ -1966,6 +2308,44 @@ policy_next_deadline(const struct policy *p)
 	TAILQ_FOREACH(g, &p->groups, entry)
 		d = dmin(d, group_deadline(p, g));
 	return (d);
+}
+
+/*
+ * One entity's deadline moved from old to new (-1: none).  An earlier one
+ * is the new minimum; the minimum's holder moving later or going away
+ * makes the cache stale.
+ */
+static void
+dl_moved(struct policy *p, int64_t old, int64_t new)
+{
+	if (p->dl_stale || old == new)
+		return;
+	if (new != -1 && (p->dl_min == -1 || new < p->dl_min))
+		p->dl_min = new;
+	else if (old != -1 && old <= p->dl_min)
+		p->dl_stale = 1;
+}
+
+static int64_t
+dl_get(struct policy *p)
+{
+	if (p->dl_stale) {
+		p->dl_min = dl_compute(p);
+		p->dl_stale = 0;
+	}
+	return (p->dl_min);
+}
+
+/*
+ * Every exported function that changes the state ends with dl_get, so the
+ * cache is fresh here.
+ */
+int64_t
+policy_next_deadline(const struct policy *p)
+{
+	if (p->dl_stale)
+		return (dl_compute(p));
+	return (p->dl_min);
 }
 
 /* Everything due at now, once. */
@@ -2001,6 +2381,7 @@ policy_step(struct policy *p, int64_t now)
 		if (group_deadline(p, g) <= now)
 			group_flush(p, g, now);
 	}
+	p->dl_stale = 1;	/* what was due is done: all moved later */
 }
 
 static void
@@ -2011,10 +2392,11 @@ policy_run(struct policy *p, int64_t now)
 
 	/* Each step resolves what is due; the bound is only a safeguard. */
 	for (i = 0; i < 16; i++) {
-		if ((d = policy_next_deadline(p)) == -1 || d > now)
+		if ((d = dl_get(p)) == -1 || d > now)
 			break;
 		policy_step(p, now);
 	}
+	(void)dl_get(p);
 }
 
 void
@@ -2213,13 +2595,23 @@ save_proc(const struct proc *pr)
 	jstr(o, "partial", pr->partial);
 	jint(o, "tail_seq", pr->tail_seq);
 	jint(o, "tail_shown", pr->tail_shown);
+	f = NULL;
+	if (pr->ctx_reason != NULL || pr->ctx_tail != NULL ||
+	    pr->ctx_error != NULL) {
+		f = json_object_new_object();
+		jstr(f, "reason", pr->ctx_reason);
+		jstr(f, "tail", pr->ctx_tail);
+		jstr(f, "label", pr->ctx_label);
+		jstr(f, "error", pr->ctx_error);
+	}
+	json_object_object_add(o, "ctx", f);
 	return (o);
 }
 
 static struct json_object *
 save_note(const struct policy_note *n)
 {
-	struct json_object	*o, *a;
+	struct json_object	*o, *a, *t;
 	size_t			 i;
 
 	o = json_object_new_object();
@@ -2235,6 +2627,22 @@ save_note(const struct policy_note *n)
 	jstr(o, "text", n->text);
 	jstr(o, "detail", n->detail);
 	jstr(o, "tail", n->tail);
+	jstr(o, "tail_label", n->tail_label);
+	jstr(o, "reason", n->reason);
+	jstr(o, "context_error", n->context_error);
+	a = json_object_new_array();
+	for (i = 0; i < n->ntails; i++) {
+		t = json_object_new_array();
+		json_object_array_add(t,
+		    json_object_new_string(n->tails[i].process));
+		json_object_array_add(t,
+		    json_object_new_string(n->tails[i].label));
+		json_object_array_add(t,
+		    json_object_new_string(n->tails[i].text));
+		json_object_array_add(a, t);
+	}
+	json_object_object_add(o, "tails", a);
+	jint(o, "tails_omitted", (int64_t)n->tails_omitted);
 	jint(o, "time_ms", n->time_ms);
 	a = json_object_new_array();
 	for (i = 0; i < n->nprocesses; i++)
@@ -2298,6 +2706,9 @@ policy_save(const struct policy *p)
 			jstr(r, "brief", rp->brief);
 			jstr(r, "detail", rp->detail);
 			jstr(r, "tail", rp->tail);
+			jstr(r, "tail_label", rp->tail_label);
+			jstr(r, "reason", rp->reason);
+			jstr(r, "ctx_error", rp->ctx_error);
 			jstr(r, "thread_key", rp->thread_key);
 			jint(r, "problem", rp->problem);
 			json_object_array_add(ra, r);
@@ -2547,6 +2958,15 @@ load_proc(struct lctx *c, struct policy *p, struct json_object *o)
 	pr->partial = lstr(c, o, "partial", 1);
 	pr->tail_seq = lint(c, o, "tail_seq", 0, T_MAX);
 	pr->tail_shown = lint(c, o, "tail_shown", 0, T_MAX);
+	/* Absent from a state saved before crash context: none. */
+	if ((f = lget(c, o, "ctx", json_type_object, 1)) != NULL) {
+		pr->ctx_reason = lstr(c, f, "reason", 1);
+		pr->ctx_tail = lstr(c, f, "tail", 1);
+		pr->ctx_label = lstr(c, f, "label", 1);
+		pr->ctx_error = lstr(c, f, "error", 1);
+		if (pr->ctx_tail != NULL && pr->ctx_label == NULL)
+			pr->ctx_label = xstrdup(LABEL_STDERR);
+	}
 }
 
 static int
@@ -2603,8 +3023,52 @@ load_group(struct lctx *c, struct policy *p, struct json_object *o)
 		r->brief = lstr(c, e, "brief", 0);
 		r->detail = lstr(c, e, "detail", 0);
 		r->tail = lstr(c, e, "tail", 1);
+		r->tail_label = lstr(c, e, "tail_label", 1);
+		r->reason = lstr(c, e, "reason", 1);
+		r->ctx_error = lstr(c, e, "ctx_error", 1);
 		r->thread_key = lstr(c, e, "thread_key", 1);
 		r->problem = (int)lint(c, e, "problem", 0, 1);
+	}
+}
+
+/* A note's tails: [[process, label, text]…], absent in older states. */
+static void
+load_note_tails(struct lctx *c, struct policy_note *n, struct json_object *o)
+{
+	struct json_object	*a, *t, *e;
+	const char		*v[3];
+	size_t			 i, k;
+
+	if ((e = lget(c, o, "tails_omitted", json_type_int, 1)) != NULL &&
+	    json_object_get_int64(e) >= 0)
+		n->tails_omitted = (size_t)json_object_get_int64(e);
+	if ((a = lget(c, o, "tails", json_type_array, 1)) == NULL)
+		return;
+	if (json_object_array_length(a) > POLICY_NOTE_TAILS) {
+		lfail(c, "a note has too many tails");
+		return;
+	}
+	for (i = 0; i < json_object_array_length(a); i++) {
+		t = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(t, json_type_array) ||
+		    json_object_array_length(t) != 3) {
+			lfail(c, "a tail is not [process, label, text]");
+			return;
+		}
+		for (k = 0; k < 3; k++) {
+			e = json_object_array_get_idx(t, k);
+			if (!json_object_is_type(e, json_type_string)) {
+				lfail(c, "a tail holds a non-string");
+				return;
+			}
+			v[k] = json_object_get_string(e);
+		}
+		n->tails = xreallocarray(n->tails, n->ntails + 1,
+		    sizeof *n->tails);
+		n->tails[n->ntails].process = xstrdup(v[0]);
+		n->tails[n->ntails].label = xstrdup(v[1]);
+		n->tails[n->ntails].text = xstrdup(v[2]);
+		n->ntails++;
 	}
 }
 
@@ -2630,6 +3094,10 @@ load_note(struct lctx *c, struct policy *p, struct json_object *o)
 	n->text = lstr(c, o, "text", 0);
 	n->detail = lstr(c, o, "detail", 0);
 	n->tail = lstr(c, o, "tail", 1);
+	n->tail_label = lstr(c, o, "tail_label", 1);
+	n->reason = lstr(c, o, "reason", 1);
+	n->context_error = lstr(c, o, "context_error", 1);
+	load_note_tails(c, n, o);
 	n->time_ms = lint(c, o, "time_ms", T_MIN, T_MAX);
 	if ((a = lget(c, o, "processes", json_type_array, 0)) != NULL) {
 		for (i = 0; i < json_object_array_length(a); i++) {
@@ -2706,6 +3174,8 @@ policy_load(struct policy *p, struct json_object *o, char *err,
 		if (n->host == NULL || n->text == NULL)
 			goto fail;
 	}
+	p->dl_stale = 1;
+	(void)dl_get(p);
 	return (0);
 fail:
 	if (!c.failed)

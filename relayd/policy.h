@@ -93,8 +93,23 @@ enum policy_severity {
 };
 
 /*
+ * The end of one process's log, for a note: from the crash context the
+ * listener attached to the event (context.stderr_tail, else stdout_tail),
+ * or else from the PROCESS_LOG_STDERR lines the policy kept.
+ */
+struct policy_tail {
+	char		*process;	/* "group:name" */
+	char		*label;		/* "stderr (last lines)", "stdout …" */
+	char		*text;		/* newline-separated, never empty */
+};
+
+/* Tails a note carries at most; the others are counted. */
+#define POLICY_NOTE_TAILS	3
+
+/*
  * One notification, already as text.  Every string is owned by the note;
- * only tail may be NULL.  UPDATE notes can only be honoured with a Web API
+ * tail, tail_label, reason and context_error may be NULL, and a note made
+ * by hand may leave tails NULL with ntails 0.  UPDATE notes can only be honoured with a Web API
  * token (chat.update needs the message's ts): the delivery engine drops
  * them for webhooks.  A webhook cannot thread either, so a REPLY should
  * go out as a plain message there; its text stands on its own.  The folded
@@ -114,6 +129,12 @@ struct policy_note {
 	char			*text;	/* host, group:name, state, how */
 	char			*detail;	/* mrkdwn lines: the story */
 	char			*tail;	/* recent stderr lines, or NULL */
+	char			*tail_label;	/* tail's label, or NULL */
+	char			*reason;	/* one process: "exit status 7" */
+	char			*context_error;	/* crash context unavailable */
+	struct policy_tail	*tails;	/* tails[0] is tail and tail_label */
+	size_t			 ntails;
+	size_t			 tails_omitted;	/* tails not in tails */
 	char			**processes;	/* "group:name"…, NULL */
 	size_t			 nprocesses;
 	int64_t			 time_ms;	/* when it was produced */
@@ -139,7 +160,8 @@ void		 policy_feed(struct policy *, const struct svevent *,
 void		 policy_tick(struct policy *, int64_t now_ms);
 /*
  * When policy_tick next has work, in ms; -1 if nothing is pending.  After
- * policy_tick(p, t) it is never <= t.
+ * policy_tick(p, t) it is never <= t.  Kept up to date as events come, so
+ * asking costs nothing.
  */
 int64_t		 policy_next_deadline(const struct policy *);
 

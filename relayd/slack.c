@@ -242,46 +242,144 @@ slack_note_text(const struct policy_note *n)
 }
 
 /*
- * The end of a stderr tail, escaped, in at most max characters: whole
- * lines from the end when it must cut, after a "…" line.
+ * s for inside a code block: escaped, and no run of three backticks left
+ * to close the block early (a zero-width space after every second one).
+ */
+static char *
+slack_code_escape(const char *s)
+{
+	static const char	 zwsp[] = "\xe2\x80\x8b";	/* U+200B */
+	char			*esc, *out, *o;
+	const char		*p;
+	size_t			 run = 0, n = 0;
+
+	esc = slack_escape(s);
+	for (p = esc; *p != '\0'; p++)
+		n += *p == '`';
+	out = o = xmalloc(strlen(esc) + n / 2 * (sizeof zwsp - 1) + 1);
+	for (p = esc; *p != '\0'; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		*o++ = *p;
+		if (run == 2 && p[1] == '`') {
+			memcpy(o, zwsp, sizeof zwsp - 1);
+			o += sizeof zwsp - 1;
+			run = 0;
+		}
+	}
+	*o = '\0';
+	free(esc);
+	return (out);
+}
+
+/* s after its first n characters (UTF-8). */
+static const char *
+slack_utf8_skip(const char *s, size_t n)
+{
+	while (*s != '\0' && n > 0) {
+		s++;
+		while (((unsigned char)*s & 0xc0) == 0x80)
+			s++;
+		n--;
+	}
+	return (s);
+}
+
+/* Characters of s[0..len) once escaped for a code block. */
+static size_t
+slack_code_len(const char *s, size_t len)
+{
+	char	*t, *esc;
+	size_t	 n;
+
+	t = xstrndup(s, len);
+	esc = slack_code_escape(t);
+	n = slack_strlen(esc);
+	free(esc);
+	free(t);
+	return (n);
+}
+
+/*
+ * The end of a log tail, escaped for a code block, in at most max
+ * characters: when it must cut, a "…" line, then as many whole lines from
+ * the end as fit (or the end of the last line, if even that is too long).
  */
 static char *
 slack_tail(const char *tail, size_t max)
 {
-	const char	*p, *nl;
-	char		*esc, *out;
-	size_t		 budget = max, n, skip, len;
-	int		 i;
+	const char	*end, *keep, *b, *e;
+	char		*esc, *out, *t;
+	size_t		 budget, used = 0, len, skip;
 
-	for (i = 0; i < 8; i++) {
-		n = slack_strlen(tail);
-		p = tail;
-		if (n > budget) {
-			/* Skip n - budget characters, then to a line start. */
-			for (skip = n - budget; *p != '\0' && skip > 0; p++) {
-				if (((unsigned char)p[1] & 0xc0) != 0x80)
-					skip--;
-			}
-			if ((nl = strchr(p, '\n')) != NULL && nl[1] != '\0')
-				p = nl + 1;
-		}
-		esc = slack_escape(p);
-		len = slack_strlen(esc);
-		if (len + (p != tail ? 2 : 0) <= max) {
-			if (p == tail)
-				return (esc);
-			xasprintf(&out, "…\n%s", esc);
-			free(esc);
-			return (out);
-		}
-		free(esc);
-		budget = budget > len - max + 8 ? budget - (len - max + 8) :
-		    budget / 2;
-	}
-	esc = slack_escape(tail);
-	out = slack_truncate(esc, max);
+	esc = slack_code_escape(tail);
+	if (slack_strlen(esc) <= max)
+		return (esc);
 	free(esc);
+	budget = max > 2 ? max - 2 : 0;		/* "…\n" */
+	end = tail + strlen(tail);
+	while (end > tail && end[-1] == '\n')
+		end--;
+	keep = end;
+	while (keep > tail) {
+		e = keep == end ? end : keep - 1;	/* before its '\n' */
+		for (b = e; b > tail && b[-1] != '\n'; b--)
+			;
+		len = slack_code_len(b, e - b) + (keep == end ? 0 : 1);
+		if (used + len > budget)
+			break;
+		used += len;
+		keep = b;
+	}
+	if (keep == end) {
+		/* The last line alone is too long: its last characters. */
+		for (b = end; b > tail && b[-1] != '\n'; b--)
+			;
+		skip = 0;
+		while ((len = slack_code_len(slack_utf8_skip(b, skip),
+		    end - slack_utf8_skip(b, skip))) > budget)
+			skip += len - budget;
+		keep = slack_utf8_skip(b, skip);
+	}
+	t = xstrndup(keep, end - keep);
+	esc = slack_code_escape(t);
+	xasprintf(&out, "…\n%s", esc);
+	free(esc);
+	free(t);
 	return (out);
+}
+
+/*
+ * One tail as a section: its label ("*stderr (last lines)*", with the
+ * process in a note about several) and the tail's end in a code block,
+ * all within SLACK_MAX_SECTION.
+ */
+static struct json_object *
+slack_tail_section(const struct policy_note *n, const char *process,
+    const char *label, const char *text)
+{
+	static const char	*fence = "```";
+	struct json_object	*b;
+	char			*head, *p, *l, *tail, *code;
+	size_t			 max;
+
+	l = slack_escape(label != NULL && label[0] != '\0' ? label :
+	    "stderr (last lines)");
+	if (n->nprocesses > 1 && process != NULL && process[0] != '\0') {
+		p = slack_escape(process);
+		xasprintf(&head, "*%s* · %s", p, l);
+		free(p);
+	} else
+		xasprintf(&head, "*%s*", l);
+	free(l);
+	/* The head, the fences and the three newlines count too. */
+	max = SLACK_MAX_SECTION - slack_strlen(head) - 2 * strlen(fence) - 3;
+	tail = slack_tail(text, max);
+	xasprintf(&code, "%s\n%s\n%s\n%s", head, fence, tail, fence);
+	b = slack_section(code);
+	free(code);
+	free(tail);
+	free(head);
+	return (b);
 }
 
 static void
@@ -301,10 +399,9 @@ struct json_object *
 slack_note_message(const struct policy_note *n)
 {
 	struct json_object	*msg, *att, *atts, *blocks, *b, *fields;
-	char			*text, *head, *det, *tail, *code, *procs = NULL;
-	char			*t, tb[40];
-	const char		*fence = "```";
-	size_t			 i, max;
+	char			*text, *head, *det, *procs = NULL;
+	char			*t, *e, tb[40];
+	size_t			 i;
 	time_t			 secs;
 	struct tm		 tm;
 	int			 sev = slack_sev(n);
@@ -351,14 +448,29 @@ slack_note_message(const struct policy_note *n)
 	} else
 		json_object_put(fields);
 
-	if (n->tail != NULL && n->tail[0] != '\0') {
-		/* The fences and their newlines count too. */
-		max = SLACK_MAX_SECTION - 2 * strlen(fence) - 2;
-		tail = slack_tail(n->tail, max);
-		xasprintf(&code, "%s\n%s\n%s", fence, tail, fence);
-		json_object_array_add(blocks, slack_section(code));
-		free(code);
-		free(tail);
+	/* Log tails: the note's list, or a hand-made note's one tail. */
+	for (i = 0; i < n->ntails; i++) {
+		if (n->tails[i].text != NULL && n->tails[i].text[0] != '\0')
+			json_object_array_add(blocks, slack_tail_section(n,
+			    n->tails[i].process, n->tails[i].label,
+			    n->tails[i].text));
+	}
+	if (n->ntails == 0 && n->tail != NULL && n->tail[0] != '\0')
+		json_object_array_add(blocks, slack_tail_section(n, NULL,
+		    n->tail_label, n->tail));
+	if (n->tails_omitted > 0) {
+		xasprintf(&t, "and %zu more %s not shown", n->tails_omitted,
+		    n->tails_omitted == 1 ? "process's log tail" :
+		    "processes' log tails");
+		slack_context(blocks, t);
+		free(t);
+	}
+	if (n->context_error != NULL && n->context_error[0] != '\0') {
+		e = slack_escape(n->context_error);
+		xasprintf(&t, "crash context unavailable: %s", e);
+		slack_context(blocks, t);
+		free(t);
+		free(e);
 	}
 
 	secs = (time_t)(n->time_ms / 1000);

@@ -33,6 +33,7 @@ struct step {
 	int64_t		 t;	/* ms after T0 */
 	const char	*name;
 	char		*payload;
+	const char	*ctx;	/* the event's context (JSON), or NULL */
 };
 
 struct scen {
@@ -122,21 +123,33 @@ run_until(struct policy *p, int64_t t, struct nlist *nl)
 	ck_assert(d == -1 || d > t);
 }
 
+/* Feed an event with crash context ctx (a JSON object, or NULL). */
 static void
-feed_at(struct policy *p, int64_t t, const char *name, const char *payload,
-    struct nlist *nl)
+feed_ctx_at(struct policy *p, int64_t t, const char *name,
+    const char *payload, const char *ctx, struct nlist *nl)
 {
 	struct svevent	*ev;
 	int64_t		 d;
 
 	run_until(p, t, nl);
 	ev = mkev(name, payload);
+	if (ctx != NULL) {
+		ev->context = json_tokener_parse(ctx);
+		ck_assert_msg(ev->context != NULL, "bad JSON: %s", ctx);
+	}
 	policy_feed(p, ev, t);
 	svevent_free(ev);
 	nl_take(p, nl);
 	d = policy_next_deadline(p);
 	ck_assert_msg(d == -1 || d > t, "deadline %" PRId64 " after feed at %"
 	    PRId64, d, t);
+}
+
+static void
+feed_at(struct policy *p, int64_t t, const char *name, const char *payload,
+    struct nlist *nl)
+{
+	feed_ctx_at(p, t, name, payload, NULL, nl);
 }
 
 /* A PROCESS_STATE_<state> of group:name. */
@@ -168,6 +181,7 @@ scen_add(struct scen *sc, int64_t t, const char *name, const char *fmt, ...)
 	sc->s = xreallocarray(sc->s, sc->n + 1, sizeof *sc->s);
 	sc->s[sc->n].t = t;
 	sc->s[sc->n].name = name;
+	sc->s[sc->n].ctx = NULL;
 	va_start(ap, fmt);
 	ck_assert(vasprintf(&sc->s[sc->n].payload, fmt, ap) >= 0);
 	va_end(ap);
@@ -205,6 +219,14 @@ scen_state(struct scen *sc, int64_t t, const char *label, const char *state,
 	    "", extra != NULL ? extra : "");
 }
 
+/* The last step's crash context (a JSON object; static). */
+static void
+scen_ctx(struct scen *sc, const char *ctx)
+{
+	ck_assert_uint_gt(sc->n, 0);
+	sc->s[sc->n - 1].ctx = ctx;
+}
+
 static void
 scen_free(struct scen *sc)
 {
@@ -224,8 +246,8 @@ scen_run(struct policy *p, const struct scen *sc, size_t from, size_t to,
 	size_t	i;
 
 	for (i = from; i < to && i < sc->n; i++)
-		feed_at(p, T0 + sc->s[i].t, sc->s[i].name, sc->s[i].payload,
-		    nl);
+		feed_ctx_at(p, T0 + sc->s[i].t, sc->s[i].name,
+		    sc->s[i].payload, sc->s[i].ctx, nl);
 }
 
 /* The boot crash of notes/supervisord.md, starting at t (ms after T0). */
@@ -1026,6 +1048,13 @@ START_TEST(test_policy_stderr_tail_bounded_and_attached)
 }
 END_TEST
 
+/* A boot crash's context as the listener's helper gives it. */
+#define CTX_TOO_QUICKLY	"{\"exitstatus\": 1, \"spawnerr\": \"Exited too " \
+	"quickly (process log may have details)\", \"description\": " \
+	"\"Exited too quickly (process log may have details)\", " \
+	"\"stderr_tail\": \"Traceback (most recent call last):\\n  File " \
+	"\\\"app.py\\\", line 1\\nFileNotFoundError: app.yaml\\n\"}"
+
 /* A scenario with a bit of everything, for save/load. */
 static void
 scen_mixed(struct scen *sc)
@@ -1042,11 +1071,19 @@ scen_mixed(struct scen *sc)
 	scen_add(sc, 500, "PROCESS_LOG_STDERR", "processname:db groupname:db "
 	    "pid:5 channel:stderr\nFATAL: role \"app\" does not exist\n");
 	scen_boot_crash(sc, 1000, "db:db");
+	scen_ctx(sc, CTX_TOO_QUICKLY);
 	scen_crash_loop(sc, 10000, 30000, "worker:w_00");
+	scen_ctx(sc, "{\"error\": \"no answer from supervisord\"}");
 	for (k = 0; k < 4; k++) {
 		snprintf(label, sizeof label, "api:api_%02d", k);
 		scen_state(sc, 20000 + k * 100, label, "EXITED", "RUNNING",
 		    "expected:0 pid:1");
+		if (k % 2 == 0)
+			scen_ctx(sc, "{\"exitstatus\": 7, \"stderr_tail\": "
+			    "\"panic: queue gone\\nexit 7\\n\"}");
+		else
+			scen_ctx(sc, "{\"signal\": \"SIGKILL\", "
+			    "\"stdout_tail\": \"oom\"}");
 		scen_state(sc, 20010 + k * 100, label, "STARTING", "EXITED",
 		    "tries:0");
 		scen_state(sc, 21010 + k * 100, label, "RUNNING", "STARTING",
@@ -1057,6 +1094,15 @@ scen_mixed(struct scen *sc)
 	scen_state(sc, 200000, "db:db", "STARTING", "FATAL", "tries:0");
 	scen_state(sc, 201000, "db:db", "RUNNING", "STARTING", "pid:9");
 	scen_add(sc, 900000, "TICK_60", "when:1700000900");
+}
+
+/* Both NULL, or the same string. */
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
 }
 
 static int
@@ -1076,9 +1122,18 @@ note_eq(const struct policy_note *a, const struct policy_note *b)
 	    strcmp(a->host, b->host) != 0 ||
 	    strcmp(a->server, b->server) != 0)
 		return (0);
-	if ((a->tail == NULL) != (b->tail == NULL) ||
-	    (a->tail != NULL && strcmp(a->tail, b->tail) != 0))
+	if (!str_eq(a->tail, b->tail) ||
+	    !str_eq(a->tail_label, b->tail_label) ||
+	    !str_eq(a->reason, b->reason) ||
+	    !str_eq(a->context_error, b->context_error) ||
+	    a->ntails != b->ntails || a->tails_omitted != b->tails_omitted)
 		return (0);
+	for (i = 0; i < a->ntails; i++) {
+		if (strcmp(a->tails[i].process, b->tails[i].process) != 0 ||
+		    strcmp(a->tails[i].label, b->tails[i].label) != 0 ||
+		    strcmp(a->tails[i].text, b->tails[i].text) != 0)
+			return (0);
+	}
 	for (i = 0; i < a->nprocesses; i++) {
 		if (strcmp(a->processes[i], b->processes[i]) != 0)
 			return (0);
@@ -1106,6 +1161,389 @@ reload(struct policy *p, int level)
 	policy_free(p);
 	return (q);
 }
+
+/* group:name goes RUNNING, then exits unexpectedly at +60 s with ctx. */
+static void
+run_exit_ctx(struct policy *p, const char *name, const char *ctx,
+    struct nlist *nl)
+{
+	st(p, T0, "api", name, "STARTING", "STOPPED", "tries:0", nl);
+	st(p, T0 + 1000, "api", name, "RUNNING", "STARTING", "pid:5", nl);
+	run_until(p, T0 + 59000, nl);
+	feed_ctx_at(p, T0 + 60000, "PROCESS_STATE_EXITED", "processname:api_00 "
+	    "groupname:api from_state:RUNNING expected:0 pid:5", ctx, nl);
+	run_until(p, T0 + 3600000, nl);
+}
+
+START_TEST(test_policy_context_exit_status)
+{
+	struct policy	*p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	struct nlist	 nl = { .n = 0 };
+	struct policy_note *n;
+
+	ids = 0;
+	run_exit_ctx(p, "api_00", "{\"exitstatus\": 7, \"stderr_tail\": "
+	    "\"connecting\\npanic: lost the queue\\n\", \"spawnerr\": \"\", "
+	    "\"description\": \"Jan 1 12:00 AM\"}", &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	n = nl.v[0];
+	ck_assert_str_eq(n->text, "api:api_00 EXITED on web-1 — exited "
+	    "unexpectedly (exit status 7) and was not restarted: RUNNING → "
+	    "EXITED — panic: lost the queue");
+	ck_assert_str_eq(n->reason, "exit status 7");
+	ck_assert_str_eq(n->tail, "connecting\npanic: lost the queue");
+	ck_assert_str_eq(n->tail_label, "stderr (last lines)");
+	ck_assert_uint_eq(n->ntails, 1);
+	ck_assert_str_eq(n->tails[0].process, "api:api_00");
+	ck_assert_str_eq(n->tails[0].text, n->tail);
+	ck_assert_ptr_null(n->context_error);
+	/* The description is for FATAL and BACKOFF only. */
+	ck_assert_ptr_null(strstr(n->text, "Jan 1"));
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_context_signal)
+{
+	struct policy	*p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	struct nlist	 nl = { .n = 0 };
+
+	ids = 0;
+	run_exit_ctx(p, "api_00", "{\"signal\": \"SIGKILL (core dumped)\", "
+	    "\"exitstatus\": 0, \"stdout_tail\": \"serving\\n\"}", &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_str_eq(nl.v[0]->reason, "killed by SIGKILL (core dumped)");
+	ck_assert_ptr_nonnull(strstr(nl.v[0]->text, "exited unexpectedly "
+	    "(killed by SIGKILL (core dumped)) and was not restarted"));
+	/* No stderr: stdout, labelled so. */
+	ck_assert_str_eq(nl.v[0]->tail, "serving");
+	ck_assert_str_eq(nl.v[0]->tail_label, "stdout (last lines)");
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_context_too_quickly)
+{
+	struct policy	*p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	struct scen	 sc = { NULL, 0 };
+	struct nlist	 nl = { .n = 0 };
+	struct policy_note *n;
+
+	ids = 0;
+	scen_boot_crash(&sc, 0, "api:api_00");
+	scen_ctx(&sc, CTX_TOO_QUICKLY);
+	scen_run(p, &sc, 0, sc.n, &nl);
+	run_until(p, T0 + 3600000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	n = nl.v[0];
+	ck_assert_str_eq(n->text, "api:api_00 FATAL on web-1 — exited too "
+	    "quickly: never stayed up for startsecs (last exit status 1); "
+	    "gave up after 3 tries: STARTING → BACKOFF ×3 → FATAL — "
+	    "FileNotFoundError: app.yaml");
+	ck_assert_str_eq(n->reason, "exited too quickly: never stayed up for "
+	    "startsecs (last exit status 1)");
+	/* Never the whole tail in the text. */
+	ck_assert_ptr_null(strstr(n->text, "Traceback"));
+	ck_assert_str_eq(n->tail, "Traceback (most recent call last):\n  File "
+	    "\"app.py\", line 1\nFileNotFoundError: app.yaml");
+	nl_free(&nl);
+	scen_free(&sc);
+
+	/* Without an exit status, and for a BACKOFF's context too. */
+	scen_boot_crash(&sc, 0, "api:api_01");
+	sc.s[5].ctx = "{\"spawnerr\": \"Exited too quickly (process log may "
+	    "have details)\", \"description\": \"Exited too quickly (process "
+	    "log may have details)\"}";
+	scen_run(p, &sc, 0, sc.n, &nl);
+	run_until(p, T0 + 3600000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_str_eq(nl.v[0]->reason, "exited too quickly: never stayed "
+	    "up for startsecs");
+	ck_assert_ptr_null(nl.v[0]->tail);
+	nl_free(&nl);
+	scen_free(&sc);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_context_spawn_error)
+{
+	struct policy	*p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	struct nlist	 nl = { .n = 0 };
+
+	ids = 0;
+	st(p, T0, "api", "api_00", "STARTING", "STOPPED", "tries:0", &nl);
+	feed_ctx_at(p, T0 + 10, "PROCESS_STATE_FATAL", "processname:api_00 "
+	    "groupname:api from_state:STARTING", "{\"spawnerr\": \"can't find "
+	    "command '/x'\", \"description\": \"can't find command '/x'\"}",
+	    &nl);
+	run_until(p, T0 + 3600000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_str_eq(nl.v[0]->text, "api:api_00 FATAL on web-1 — could not "
+	    "be started; spawn error: can't find command '/x': STARTING → "
+	    "FATAL");
+	ck_assert_str_eq(nl.v[0]->reason, "spawn error: can't find command "
+	    "'/x'");
+	nl_free(&nl);
+
+	/* A description that says more is added; control bytes go. */
+	st(p, T0 + 4000000, "api", "api_01", "STARTING", "STOPPED", "tries:0",
+	    &nl);
+	feed_ctx_at(p, T0 + 4000010, "PROCESS_STATE_FATAL", "processname:api_01 "
+	    "groupname:api from_state:STARTING", "{\"spawnerr\": \"bad "
+	    "user\\nroot\", \"description\": \"user nobody2 unknown\"}", &nl);
+	run_until(p, T0 + 8000000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_str_eq(nl.v[0]->reason, "spawn error: bad user root; user "
+	    "nobody2 unknown");
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
+/*
+ * The ring of PROCESS_LOG_STDERR lines when the context has no tail, has
+ * an error, or is absent; the error is told.
+ */
+START_TEST(test_policy_context_falls_back_to_ring)
+{
+	static const char *ctxs[] = {
+		"{\"exitstatus\": 3}",
+		"{\"error\": \"no answer from supervisord at unix:///x within "
+		    "1500 ms (timeout)\"}",
+		NULL
+	};
+	struct policy	*p;
+	struct nlist	 nl = { .n = 0 };
+	size_t		 i;
+
+	for (i = 0; i < 3; i++) {
+		ids = 0;
+		p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+		stderr_chunk(p, T0 + 500, "api_00", "ring line\n", &nl);
+		run_exit_ctx(p, "api_00", ctxs[i], &nl);
+		ck_assert_uint_eq(nl.n, 1);
+		ck_assert_str_eq(nl.v[0]->tail, "ring line");
+		ck_assert_str_eq(nl.v[0]->tail_label, "stderr (last lines)");
+		if (i == 1)
+			ck_assert_str_eq(nl.v[0]->context_error, "no answer "
+			    "from supervisord at unix:///x within 1500 ms "
+			    "(timeout)");
+		else
+			ck_assert_ptr_null(nl.v[0]->context_error);
+		if (i == 0)
+			ck_assert_str_eq(nl.v[0]->reason, "exit status 3");
+		else
+			ck_assert_ptr_null(nl.v[0]->reason);
+		nl_free(&nl);
+		policy_free(p);
+	}
+
+	/* A context tail wins; the ring's lines are not shown later. */
+	ids = 0;
+	p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	stderr_chunk(p, T0 + 500, "api_00", "ring line\n", &nl);
+	run_exit_ctx(p, "api_00", "{\"stderr_tail\": \"ctx line\"}", &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_str_eq(nl.v[0]->tail, "ctx line");
+	nl_free(&nl);
+	st(p, T0 + 4000000, "api", "api_00", "STARTING", "EXITED", "tries:0",
+	    &nl);
+	st(p, T0 + 4001000, "api", "api_00", "RUNNING", "STARTING", "pid:6",
+	    &nl);
+	feed_at(p, T0 + 4100000, "PROCESS_STATE_EXITED", "processname:api_00 "
+	    "groupname:api from_state:RUNNING expected:0 pid:6", &nl);
+	run_until(p, T0 + 8000000, &nl);
+	ck_assert_uint_eq(nl.n, 2);	/* recovery, then the exit */
+	ck_assert_ptr_null(nl.v[1]->tail);
+	ck_assert_ptr_null(nl.v[1]->reason);	/* the old context is gone */
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
+/* At most the tail's last line, 200 characters, in the text. */
+START_TEST(test_policy_context_last_line_in_text)
+{
+	struct policy	*p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	struct nlist	 nl = { .n = 0 };
+	char		 ctx[2048], *dash;
+	size_t		 i, n;
+
+	ids = 0;
+	n = snprintf(ctx, sizeof ctx, "{\"exitstatus\": 2, \"stderr_tail\": "
+	    "\"first line\\n");
+	for (i = 0; i < 300; i++)
+		ctx[n++] = i % 10 == 0 ? 'x' : 'e';
+	snprintf(ctx + n, sizeof ctx - n, "\\n\\n\"}");
+	run_exit_ctx(p, "api_00", ctx, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_ptr_null(strstr(nl.v[0]->text, "first line"));
+	dash = strstr(nl.v[0]->text, "EXITED — ");
+	ck_assert_ptr_nonnull(dash);
+	dash += strlen("EXITED — ");
+	ck_assert_str_eq(dash + strlen(dash) - strlen("…"), "…");
+	/* 199 characters and the "…" */
+	ck_assert_uint_eq(strlen(dash), 199 + strlen("…"));
+	ck_assert(strncmp(dash, "xeeeeeeeeex", 11) == 0);
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
+/* Five FATALs in one group: five reasons, three tails, two counted. */
+START_TEST(test_policy_context_grouped)
+{
+	struct policy		*p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	struct nlist		 nl = { .n = 0 };
+	struct policy_note	*n;
+	char			 pl[128], ctx[256], want[128];
+	int			 i;
+
+	ids = 0;
+	for (i = 0; i < 5; i++) {
+		snprintf(pl, sizeof pl, "processname:api_%02d groupname:api "
+		    "from_state:STOPPED tries:0", i);
+		feed_at(p, T0 + i * 10, "PROCESS_STATE_STARTING", pl, &nl);
+	}
+	for (i = 0; i < 5; i++) {
+		snprintf(pl, sizeof pl, "processname:api_%02d groupname:api "
+		    "from_state:STARTING", i);
+		snprintf(ctx, sizeof ctx, "{\"spawnerr\": \"can't find "
+		    "command 'api%d'\", \"stderr_tail\": \"tail of %d\"%s}", i,
+		    i, i == 4 ? ", \"error\": \"readLog failed\"" : "");
+		feed_ctx_at(p, T0 + 100 + i * 10, "PROCESS_STATE_FATAL", pl,
+		    ctx, &nl);
+	}
+	run_until(p, T0 + 3600000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	n = nl.v[0];
+	ck_assert_ptr_nonnull(strstr(n->text, "5 processes gave up (FATAL)"));
+	for (i = 0; i < 5; i++) {
+		snprintf(want, sizeof want, "• `api:api_%02d` FATAL — could not "
+		    "be started; spawn error: can't find command 'api%d'", i,
+		    i);
+		ck_assert_msg(strstr(n->detail, want) != NULL, "no %s in %s",
+		    want, n->detail);
+	}
+	ck_assert_uint_eq(n->ntails, POLICY_NOTE_TAILS);
+	ck_assert_uint_eq(n->tails_omitted, 2);
+	ck_assert_str_eq(n->tails[0].process, "api:api_00");
+	ck_assert_str_eq(n->tails[0].text, "tail of 0");
+	ck_assert_str_eq(n->tails[2].process, "api:api_02");
+	ck_assert_str_eq(n->tail, "tail of 0");
+	ck_assert_ptr_null(n->reason);
+	ck_assert_str_eq(n->context_error, "api:api_04: readLog failed");
+	nl_free(&nl);
+	policy_free(p);
+}
+END_TEST
+
+/*
+ * The cached earliest deadline is the one a fresh policy (loaded from the
+ * saved state, which recomputes it from every process, server and group)
+ * finds, after every event and every tick.
+ */
+static int64_t
+fresh_deadline(struct policy *p)
+{
+	struct json_object	*o;
+	struct policy		*q;
+	char			 err[256];
+	int64_t			 d;
+
+	o = policy_save(p);
+	q = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	ck_assert_msg(policy_load(q, o, err, sizeof err) == 0, "%s", err);
+	d = policy_next_deadline(q);
+	json_object_put(o);
+	policy_free(q);
+	return (d);
+}
+
+START_TEST(test_policy_deadline_cache_matches_full_scan)
+{
+	struct policy	*p;
+	struct scen	 sc = { NULL, 0 };
+	struct nlist	 nl = { .n = 0 };
+	size_t		 i;
+	int64_t		 d;
+
+	scen_mixed(&sc);
+	ids = 0;
+	p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	for (i = 0; i < sc.n; i++) {
+		while ((d = policy_next_deadline(p)) != -1 &&
+		    d <= T0 + sc.s[i].t) {
+			policy_tick(p, d);
+			nl_take(p, &nl);
+			ck_assert_int_eq(policy_next_deadline(p),
+			    fresh_deadline(p));
+		}
+		feed_ctx_at(p, T0 + sc.s[i].t, sc.s[i].name, sc.s[i].payload,
+		    sc.s[i].ctx, &nl);
+		ck_assert_msg(policy_next_deadline(p) == fresh_deadline(p),
+		    "after event %zu (%s): %" PRId64 ", not %" PRId64, i,
+		    sc.s[i].name, policy_next_deadline(p), fresh_deadline(p));
+	}
+	nl_free(&nl);
+	scen_free(&sc);
+	policy_free(p);
+}
+END_TEST
+
+/* Crash context survives a restart mid-episode. */
+START_TEST(test_policy_context_survives_reload)
+{
+	struct policy	*p;
+	struct scen	 sc = { NULL, 0 };
+	struct nlist	 nl = { .n = 0 };
+
+	ids = 0;
+	p = mkpolicy(POLICY_LEVEL_PROBLEMS);
+	scen_boot_crash(&sc, 0, "api:api_00");
+	/* The BACKOFF before last brings the context; FATAL has none. */
+	sc.s[5].ctx = CTX_TOO_QUICKLY;
+	scen_run(p, &sc, 0, 6, &nl);
+	p = reload(p, POLICY_LEVEL_PROBLEMS);
+	scen_run(p, &sc, 6, sc.n, &nl);
+	run_until(p, T0 + 3600000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_str_eq(nl.v[0]->reason, "exited too quickly: never stayed "
+	    "up for startsecs (last exit status 1)");
+	ck_assert_ptr_nonnull(strstr(nl.v[0]->tail, "FileNotFoundError"));
+	ck_assert_ptr_nonnull(strstr(nl.v[0]->text, "— FileNotFoundError: "
+	    "app.yaml"));
+	nl_free(&nl);
+
+	/* And a note not yet taken keeps its tails and reason. */
+	scen_free(&sc);
+	scen_boot_crash(&sc, 4000000, "api:api_01");
+	scen_ctx(&sc, CTX_TOO_QUICKLY);
+	scen_run(p, &sc, 0, sc.n, &nl);
+	run_until(p, T0 + 4500000, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	nl_free(&nl);
+	feed_ctx_at(p, T0 + 5000000, "PROCESS_STATE_STARTING",
+	    "processname:api_02 groupname:api from_state:STOPPED tries:0",
+	    NULL, &nl);
+	feed_ctx_at(p, T0 + 5000010, "PROCESS_STATE_FATAL", "processname:api_02 "
+	    "groupname:api from_state:STARTING", CTX_TOO_QUICKLY, &nl);
+	policy_tick(p, T0 + 5010000);
+	p = reload(p, POLICY_LEVEL_PROBLEMS);
+	nl_take(p, &nl);
+	ck_assert_uint_eq(nl.n, 1);
+	ck_assert_uint_eq(nl.v[0]->ntails, 1);
+	ck_assert_str_eq(nl.v[0]->tails[0].process, "api:api_02");
+	ck_assert_str_eq(nl.v[0]->tail_label, "stderr (last lines)");
+	ck_assert_ptr_nonnull(nl.v[0]->reason);
+	nl_free(&nl);
+	scen_free(&sc);
+	policy_free(p);
+}
+END_TEST
 
 START_TEST(test_policy_save_load_mid_episode_same_notes)
 {
@@ -1629,6 +2067,18 @@ policy_suite(void)
 	    POLICY_LEVEL_PROBLEMS, POLICY_LEVEL_CHANGES + 1);
 	tcase_add_test(tc, test_policy_save_load_untaken_notes);
 	tcase_add_test(tc, test_policy_load_rejects_garbage);
+	tcase_add_test(tc, test_policy_deadline_cache_matches_full_scan);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("context");
+	tcase_add_test(tc, test_policy_context_exit_status);
+	tcase_add_test(tc, test_policy_context_signal);
+	tcase_add_test(tc, test_policy_context_too_quickly);
+	tcase_add_test(tc, test_policy_context_spawn_error);
+	tcase_add_test(tc, test_policy_context_falls_back_to_ring);
+	tcase_add_test(tc, test_policy_context_last_line_in_text);
+	tcase_add_test(tc, test_policy_context_grouped);
+	tcase_add_test(tc, test_policy_context_survives_reload);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conf");

@@ -121,15 +121,17 @@ START_TEST(test_slack_fatal_message)
 	struct policy_note	*n;
 	struct json_object	*msg, *v, *att;
 	const char		*text;
-	char			 all[8192] = "";
+	char			 all[8192] = "", *esc;
 
 	n = fatal_note();
 	ck_assert_int_eq(n->severity, POLICY_SEV_ERROR);
 	msg = slack_note_message(n);
 	ck_assert(json_object_object_get_ex(msg, "text", &v));
 	text = json_object_get_string(v);
-	/* The top-level text is the note's. */
-	ck_assert_str_eq(text, n->text);
+	/* The top-level text is the note's, escaped. */
+	esc = slack_escape(n->text);
+	ck_assert_str_eq(text, esc);
+	free(esc);
 	ck_assert_ptr_nonnull(strstr(text, "web-1"));
 	ck_assert_ptr_nonnull(strstr(text, "api:api_00"));
 	ck_assert_ptr_nonnull(strstr(text, "FATAL"));
@@ -146,9 +148,9 @@ START_TEST(test_slack_fatal_message)
 	ck_assert_ptr_nonnull(strstr(all, "*Host*\nweb-1"));
 	ck_assert_ptr_nonnull(strstr(all, "*Process*\napi:api_00"));
 	ck_assert_ptr_nonnull(strstr(all, "BACKOFF → FATAL"));	/* detail */
-	/* The stderr tail, escaped, in a code block. */
-	ck_assert_ptr_nonnull(strstr(all, "```\nerror: &lt;db&gt; &amp; co "
-	    "refused"));
+	/* The stderr tail, labelled, escaped, in a code block. */
+	ck_assert_ptr_nonnull(strstr(all, "*stderr (last lines)*\n```\nerror: "
+	    "&lt;db&gt; &amp; co refused"));
 	ck_assert_ptr_nonnull(strstr(all, "refused\n```"));
 	ck_assert_ptr_nonnull(strstr(all, "svrelay · 2024-05-01"));
 	json_object_put(msg);
@@ -176,6 +178,55 @@ mknote(int sev, const char *text, const char *detail, const char *tail)
 	n->tail = tail != NULL ? xstrdup(tail) : NULL;
 	n->processes = xcalloc(1, sizeof *n->processes);
 	return (n);
+}
+
+/*
+ * The texts of msg's log tail sections (a label line, then a code block),
+ * at most max into v (borrowed from msg); returns how many there are.
+ */
+static size_t
+tail_sections(struct json_object *msg, const char **v, size_t max)
+{
+	struct json_object	*a, *blocks, *b, *t;
+	const char		*s;
+	size_t			 i, n = 0;
+
+	ck_assert(json_object_object_get_ex(msg, "attachments", &a));
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(a, 0),
+	    "blocks", &blocks));
+	for (i = 0; i < json_object_array_length(blocks); i++) {
+		b = json_object_array_get_idx(blocks, i);
+		if (!json_object_object_get_ex(b, "text", &t) ||
+		    !json_object_object_get_ex(t, "text", &t))
+			continue;
+		s = json_object_get_string(t);
+		if (s[0] == '*' && strstr(s, "(last lines)") != NULL &&
+		    strstr(s, "\n```\n") != NULL) {
+			if (n < max)
+				v[n] = s;
+			n++;
+		}
+	}
+	return (n);
+}
+
+/* The texts of msg's context blocks, concatenated into buf. */
+static void
+context_texts(struct json_object *msg, char *buf, size_t len)
+{
+	struct json_object	*a, *blocks, *b, *t;
+	size_t			 i;
+
+	buf[0] = '\0';
+	ck_assert(json_object_object_get_ex(msg, "attachments", &a));
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(a, 0),
+	    "blocks", &blocks));
+	for (i = 0; i < json_object_array_length(blocks); i++) {
+		b = json_object_array_get_idx(blocks, i);
+		if (json_object_object_get_ex(b, "type", &t) &&
+		    strcmp(json_object_get_string(t), "context") == 0)
+			blocktext(b, buf, len);
+	}
 }
 
 static const char *
@@ -238,7 +289,7 @@ END_TEST
 START_TEST(test_slack_tail_keeps_the_end)
 {
 	struct policy_note	*n;
-	struct json_object	*msg, *v, *att, *blocks, *b;
+	struct json_object	*msg;
 	char			*tail, line[64];
 	const char		*s, *code = NULL;
 	size_t			 i;
@@ -252,26 +303,239 @@ START_TEST(test_slack_tail_keeps_the_end)
 	}
 	n = mknote(POLICY_SEV_ERROR, "t", "d", tail);
 	msg = slack_note_message(n);
-	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
-	att = json_object_array_get_idx(v, 0);
-	ck_assert(json_object_object_get_ex(att, "blocks", &blocks));
-	for (i = 0; i < json_object_array_length(blocks); i++) {
-		b = json_object_array_get_idx(blocks, i);
-		if (json_object_object_get_ex(b, "text", &v) &&
-		    json_object_object_get_ex(v, "text", &v) &&
-		    strncmp(json_object_get_string(v), "```", 3) == 0)
-			code = json_object_get_string(v);
-	}
-	ck_assert_ptr_nonnull(code);
+	ck_assert_uint_eq(tail_sections(msg, &code, 1), 1);
+	/* Label, fences and tail fill the section, and no more. */
 	ck_assert_uint_le(slack_strlen(code), SLACK_MAX_SECTION);
+	ck_assert_uint_ge(slack_strlen(code), SLACK_MAX_SECTION - 40);
 	/* Whole lines from the end, after a "…" line. */
-	ck_assert(strncmp(code, "```\n…\nline ", strlen("```\n…\nline ")) == 0);
+	s = "*stderr (last lines)*\n```\n…\nline ";
+	ck_assert(strncmp(code, s, strlen(s)) == 0);
 	s = code + strlen(code) - strlen("line 1999 &lt;é&gt;\n```");
 	ck_assert_str_eq(s, "line 1999 &lt;é&gt;\n```");
 	ck_assert_ptr_null(strstr(code, SLACK_TRUNC_MARKER));
 	json_object_put(msg);
 	policy_note_free(n);
 	free(tail);
+}
+END_TEST
+
+/*
+ * Notes the policy makes from events with crash context: for each of n
+ * processes api_00…, STARTING then FATAL with ctx[i] (JSON), or, when
+ * exited is set, RUNNING then EXITED expected:0.
+ */
+static struct policy_note *
+ctx_note(const char *const *ctx, int n, int exited)
+{
+	struct policy_conf	 pc;
+	struct policy		*p;
+	struct policy_note	*note;
+	struct svevent		*ev;
+	int64_t			 t = 1714564800000LL, d;
+	int			 i;
+	char			 pl[160];
+
+	policy_conf_default(&pc);
+	p = policy_new(&pc);
+	policy_conf_clear(&pc);
+	for (i = 0; i < n; i++) {
+		snprintf(pl, sizeof pl, "processname:api_%02d groupname:api "
+		    "from_state:STOPPED tries:0", i);
+		ev = mkevent("PROCESS_STATE_STARTING", pl);
+		policy_feed(p, ev, t + i);
+		svevent_free(ev);
+		if (!exited)
+			continue;
+		snprintf(pl, sizeof pl, "processname:api_%02d groupname:api "
+		    "from_state:STARTING pid:5", i);
+		ev = mkevent("PROCESS_STATE_RUNNING", pl);
+		policy_feed(p, ev, t + 1000 + i);
+		svevent_free(ev);
+	}
+	policy_tick(p, t + 60000);
+	ck_assert_ptr_null(policy_take(p));
+	for (i = 0; i < n; i++) {
+		snprintf(pl, sizeof pl, "processname:api_%02d groupname:api "
+		    "from_state:%s%s", i, exited ? "RUNNING" : "STARTING",
+		    exited ? " expected:0 pid:5" : "");
+		ev = mkevent(exited ? "PROCESS_STATE_EXITED" :
+		    "PROCESS_STATE_FATAL", pl);
+		ev->context = json_tokener_parse(ctx[i]);
+		ck_assert_ptr_nonnull(ev->context);
+		policy_feed(p, ev, t + 70000 + i);
+		svevent_free(ev);
+	}
+	while ((d = policy_next_deadline(p)) != -1 && d <= t + 600000)
+		policy_tick(p, d);
+	note = policy_take(p);
+	ck_assert_ptr_nonnull(note);
+	ck_assert_ptr_null(policy_take(p));
+	policy_free(p);
+	return (note);
+}
+
+static const char *
+msg_text(struct json_object *msg)
+{
+	struct json_object	*v;
+
+	ck_assert(json_object_object_get_ex(msg, "text", &v));
+	return (json_object_get_string(v));
+}
+
+START_TEST(test_slack_context_exit_status_and_tail)
+{
+	const char		*ctx[] = { "{\"exitstatus\": 7, \"stderr_tail\": "
+	    "\"connecting to <db>\\nERROR: lost the queue & gave up\\n\"}" };
+	struct policy_note	*n;
+	struct json_object	*msg;
+	const char		*code, *text;
+	char			 ctxs[1024];
+
+	n = ctx_note(ctx, 1, 1);
+	msg = slack_note_message(n);
+	text = msg_text(msg);
+	ck_assert_str_eq(text, "api:api_00 EXITED on web-1 — exited "
+	    "unexpectedly (exit status 7) and was not restarted: RUNNING → "
+	    "EXITED — ERROR: lost the queue &amp; gave up");
+	/* The last line only, never the whole tail, in the text. */
+	ck_assert_ptr_null(strstr(text, "connecting"));
+	ck_assert_uint_eq(tail_sections(msg, &code, 1), 1);
+	ck_assert_str_eq(code, "*stderr (last lines)*\n```\nconnecting to "
+	    "&lt;db&gt;\nERROR: lost the queue &amp; gave up\n```");
+	context_texts(msg, ctxs, sizeof ctxs);
+	ck_assert_ptr_null(strstr(ctxs, "unavailable"));
+	json_object_put(msg);
+	policy_note_free(n);
+}
+END_TEST
+
+START_TEST(test_slack_context_reasons_in_text)
+{
+	static const struct {
+		const char	*ctx;
+		int		 exited;
+		const char	*want;
+	} cases[] = {
+		{ "{\"signal\": \"SIGSEGV (core dumped)\"}", 1,
+		    "exited unexpectedly (killed by SIGSEGV (core dumped)) and "
+		    "was not restarted" },
+		{ "{\"exitstatus\": 1, \"spawnerr\": \"Exited too quickly "
+		    "(process log may have details)\"}", 0,
+		    "exited too quickly: never stayed up for startsecs (last "
+		    "exit status 1)" },
+		{ "{\"spawnerr\": \"can't find command '/x'\"}", 0,
+		    "spawn error: can't find command '/x'" },
+		{ "{\"spawnerr\": \"can't find command '/x'\", \"description\": "
+		    "\"<more>\"}", 0,
+		    "spawn error: can't find command '/x'; &lt;more&gt;" },
+	};
+	struct policy_note	*n;
+	struct json_object	*msg;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		n = ctx_note(&cases[i].ctx, 1, cases[i].exited);
+		msg = slack_note_message(n);
+		ck_assert_msg(strstr(msg_text(msg), cases[i].want) != NULL,
+		    "case %zu: %s", i, msg_text(msg));
+		json_object_put(msg);
+		policy_note_free(n);
+	}
+}
+END_TEST
+
+/* A tail is code: escaped, and a ``` inside cannot close the block. */
+START_TEST(test_slack_tail_fences_and_escapes)
+{
+	struct policy_note	*n;
+	struct json_object	*msg;
+	const char		*code, *in, *end;
+
+	n = mknote(POLICY_SEV_ERROR, "t", "", "x = ```rm -rf```\n"
+	    "``````\n<script>alert(1)</script> & co\nlast`");
+	n->tail_label = xstrdup("stdout (last lines)");
+	msg = slack_note_message(n);
+	ck_assert_uint_eq(tail_sections(msg, &code, 1), 1);
+	ck_assert(strncmp(code, "*stdout (last lines)*\n```\n", 26) == 0);
+	in = code + 26;
+	end = code + strlen(code) - 4;
+	ck_assert_str_eq(end, "\n```");
+	/* No fence between the two. */
+	ck_assert_ptr_null(memmem(in, end - in, "```", 3));
+	ck_assert_ptr_nonnull(strstr(in, "x = ``\u200b`rm -rf``\u200b`\n"
+	    "``\u200b``\u200b``\n"));
+	ck_assert_ptr_nonnull(strstr(in, "&lt;script&gt;alert(1)&lt;/script&gt;"
+	    " &amp; co\nlast`\n```"));
+	json_object_put(msg);
+	policy_note_free(n);
+}
+END_TEST
+
+START_TEST(test_slack_context_error_element)
+{
+	const char		*ctx[] = { "{\"exitstatus\": 2, \"error\": "
+	    "\"supervisord at <unix:///run/x.sock> asks for a username\"}" };
+	struct policy_note	*n;
+	struct json_object	*msg;
+	const char		*code;
+	char			 buf[2048];
+
+	n = ctx_note(ctx, 1, 0);
+	msg = slack_note_message(n);
+	context_texts(msg, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, "crash context unavailable: "
+	    "supervisord at &lt;unix:///run/x.sock&gt; asks for a username"));
+	ck_assert_uint_eq(tail_sections(msg, &code, 1), 0);
+	json_object_put(msg);
+	policy_note_free(n);
+	/* None on a note made by hand without it. */
+	n = mknote(POLICY_SEV_ERROR, "t", "", NULL);
+	msg = slack_note_message(n);
+	context_texts(msg, buf, sizeof buf);
+	ck_assert_ptr_null(strstr(buf, "unavailable"));
+	json_object_put(msg);
+	policy_note_free(n);
+}
+END_TEST
+
+/* Five processes: a reason each, three tails, two counted. */
+START_TEST(test_slack_context_grouped_tails)
+{
+	const char		*ctx[] = {
+		"{\"exitstatus\": 1, \"stderr_tail\": \"tail 0\"}",
+		"{\"exitstatus\": 2, \"stderr_tail\": \"tail 1\"}",
+		"{\"signal\": \"SIGKILL\", \"stdout_tail\": \"tail 2\"}",
+		"{\"exitstatus\": 4, \"stderr_tail\": \"tail 3\"}",
+		"{\"exitstatus\": 5, \"stderr_tail\": \"tail 4\"}",
+	};
+	struct policy_note	*n;
+	struct json_object	*msg, *v;
+	const char		*code[8];
+	char			 all[16384] = "", buf[2048];
+
+	n = ctx_note(ctx, 5, 1);
+	msg = slack_note_message(n);
+	ck_assert_ptr_nonnull(strstr(msg_text(msg), "5 processes exited "
+	    "unexpectedly and stayed down"));
+	ck_assert_uint_eq(tail_sections(msg, code, 8), 3);
+	ck_assert_str_eq(code[0], "*api:api_00* · stderr (last lines)\n```\n"
+	    "tail 0\n```");
+	ck_assert_str_eq(code[2], "*api:api_02* · stdout (last lines)\n```\n"
+	    "tail 2\n```");
+	context_texts(msg, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, "and 2 more processes' log tails "
+	    "not shown"));
+	ck_assert(json_object_object_get_ex(msg, "attachments", &v));
+	blocktext(v, all, sizeof all);
+	ck_assert_ptr_nonnull(strstr(all, "`api:api_00` EXITED — exited "
+	    "unexpectedly (exit status 1) and was not restarted"));
+	ck_assert_ptr_nonnull(strstr(all, "`api:api_02` EXITED — exited "
+	    "unexpectedly (killed by SIGKILL) and was not restarted"));
+	ck_assert_ptr_nonnull(strstr(all, "`api:api_04` EXITED — exited "
+	    "unexpectedly (exit status 5) and was not restarted"));
+	json_object_put(msg);
+	policy_note_free(n);
 }
 END_TEST
 
@@ -623,6 +887,11 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_colour_by_severity);
 	tcase_add_test(tc, test_slack_escapes_mrkdwn);
 	tcase_add_test(tc, test_slack_tail_keeps_the_end);
+	tcase_add_test(tc, test_slack_tail_fences_and_escapes);
+	tcase_add_test(tc, test_slack_context_exit_status_and_tail);
+	tcase_add_test(tc, test_slack_context_reasons_in_text);
+	tcase_add_test(tc, test_slack_context_error_element);
+	tcase_add_test(tc, test_slack_context_grouped_tails);
 	tcase_add_test(tc, test_slack_truncate_utf8);
 	tcase_add_test(tc, test_slack_truncate_keeps_escapes_whole);
 	tcase_add_test(tc, test_slack_limits_in_message);
