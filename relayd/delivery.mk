@@ -47,4 +47,5 @@ INTEGRATION_TESTS += tests/integration/policy_bootcrash.sh \
 	tests/integration/policy_healthy.sh \
 	tests/integration/policy_recovery.sh tests/integration/policy_api.sh \
 	tests/integration/policy_restart.sh tests/integration/policy_route.sh
+INTEGRATION_TESTS += tests/integration/policy_context.sh tests/integration/ctl_processes.sh
 dist_check_DATA += tests/integration/policy_lib.sh
