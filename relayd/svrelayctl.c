@@ -119,6 +119,56 @@ ctl_request(const char *path, const char *cmd)
 	return (line);
 }
 
+/* A string member of o, or "-". */
+static const char *
+ctl_member(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return ("-");
+	return (json_object_get_string(v));
+}
+
+/*
+ * policy.processes: one line a process (process, server, state, since,
+ * flapping) in columns as wide as their widest value.
+ */
+static void
+ctl_print_processes(struct json_object *a, int indent)
+{
+	static const char	*keys[] = { "process", "server", "state",
+				    "since", "flapping" };
+	static const char	*heads[] = { "PROCESS", "SERVER", "STATE",
+				    "SINCE", "FLAPPING" };
+	struct json_object	*e;
+	size_t			 i, k, n, w[5];
+
+	n = json_object_array_length(a);
+	printf("%zu\n", n);
+	if (n == 0)
+		return;
+	for (k = 0; k < 5; k++)
+		w[k] = strlen(heads[k]);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(a, i);
+		for (k = 0; k < 5; k++) {
+			if (strlen(ctl_member(e, keys[k])) > w[k])
+				w[k] = strlen(ctl_member(e, keys[k]));
+		}
+	}
+	printf("%*s%-*s  %-*s  %-*s  %-*s  %s\n", indent + 2, "", (int)w[0],
+	    heads[0], (int)w[1], heads[1], (int)w[2], heads[2], (int)w[3],
+	    heads[3], heads[4]);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(a, i);
+		printf("%*s%-*s  %-*s  %-*s  %-*s  %s\n", indent + 2, "",
+		    (int)w[0], ctl_member(e, keys[0]), (int)w[1],
+		    ctl_member(e, keys[1]), (int)w[2], ctl_member(e, keys[2]),
+		    (int)w[3], ctl_member(e, keys[3]), ctl_member(e, keys[4]));
+	}
+}
+
 /* A member as text for the summary. */
 static void
 ctl_print_value(struct json_object *v, int indent)
@@ -136,7 +186,11 @@ ctl_print_value(struct json_object *v, int indent)
 		printf("\n");
 		json_object_object_foreach(v, key, val) {
 			printf("%*s%-20s ", indent + 2, "", key);
-			ctl_print_value(val, indent + 2);
+			if (strcmp(key, "processes") == 0 &&
+			    json_object_is_type(val, json_type_array))
+				ctl_print_processes(val, indent + 2);
+			else
+				ctl_print_value(val, indent + 2);
 		}
 		break;
 	case json_type_array:
