@@ -6,4 +6,5 @@ INTEGRATION_TESTS += \
 	tests/integration/service_reload.sh \
 	tests/integration/service_sdnotify.sh \
 	tests/integration/service_unit.sh \
-	tests/integration/docs_keys.sh
+	tests/integration/docs_keys.sh \
+	tests/integration/build_configure.sh
