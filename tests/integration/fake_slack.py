@@ -111,6 +111,9 @@ class State:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"	# keep-alive: svrelayd reuses connections
     server_version = "fake-slack/1"
+    # Headers and body go out in separate writes: without TCP_NODELAY the
+    # body waits for the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
