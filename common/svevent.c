@@ -380,9 +380,8 @@ svevent_now_ms(void)
 }
 
 void
-svevent_set_time(struct svevent *ev, int64_t unix_ms)
+svevent_format_time(int64_t unix_ms, char *buf, size_t len)
 {
-	char		buf[64];
 	struct tm	tm;
 	time_t		t;
 	int		ms;
@@ -395,9 +394,17 @@ svevent_set_time(struct svevent *ev, int64_t unix_ms)
 		t--;
 	}
 	gmtime_r(&t, &tm);
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ms);
+}
+
+void
+svevent_set_time(struct svevent *ev, int64_t unix_ms)
+{
+	char	buf[SVEVENT_TIME_LEN];
+
+	svevent_format_time(unix_ms, buf, sizeof buf);
 	free(ev->time);
 	ev->time = xstrdup(buf);
 }
@@ -437,18 +444,27 @@ char *
 svevent_to_line(const struct svevent *ev, size_t *lenp)
 {
 	struct json_object	*o;
-	const char		*s;
-	size_t			 len;
 	char			*line;
 
 	o = svevent_to_json(ev);
+	line = svevent_json_line(o, lenp);
+	json_object_put(o);
+	return (line);
+}
+
+char *
+svevent_json_line(struct json_object *o, size_t *lenp)
+{
+	const char	*s;
+	size_t		 len;
+	char		*line;
+
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	line = xmalloc(len + 2);
 	memcpy(line, s, len);
 	line[len] = '\n';
 	line[len + 1] = '\0';
-	json_object_put(o);
 	if (lenp != NULL)
 		*lenp = len + 1;
 	return (line);

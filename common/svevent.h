@@ -55,8 +55,11 @@ int		 svevent_set_payload(struct svevent *, const char *payload,
 /* Value of payload token key, or NULL. */
 const char	*svevent_token(const struct svevent *, const char *key);
 
-/* Set ev->time to now (or to the given time), in RFC 3339 UTC with ms. */
+/* Set ev->time to the given time, in RFC 3339 UTC with ms. */
 void		 svevent_set_time(struct svevent *, int64_t unix_ms);
+/* The same text into buf ("2026-11-24T07:19:24.123Z"). */
+#define SVEVENT_TIME_LEN	32
+void		 svevent_format_time(int64_t unix_ms, char *buf, size_t len);
 int64_t		 svevent_now_ms(void);
 
 /*
@@ -68,6 +71,12 @@ struct json_object *svevent_to_json(const struct svevent *);
  * One JSON line with its trailing '\n', malloc'd; *lenp gets its length.
  */
 char		*svevent_to_line(const struct svevent *, size_t *lenp);
+
+/*
+ * Any JSON object as one line (plain, '/' not escaped) with its '\n',
+ * malloc'd; *lenp gets its length.  The object stays the caller's.
+ */
+char		*svevent_json_line(struct json_object *, size_t *lenp);
 
 /*
  * Parse and validate one JSON line (without or with its '\n').  Returns a

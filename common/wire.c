@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "svevent.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -12,9 +13,7 @@ char *
 wire_reply_line(const struct wire_reply *r, size_t *lenp)
 {
 	struct json_object	*o;
-	const char		*s;
 	char			*line;
-	size_t			 len;
 
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
@@ -29,15 +28,8 @@ wire_reply_line(const struct wire_reply *r, size_t *lenp)
 		json_object_object_add(o, "temporary",
 		    json_object_new_boolean(r->temporary));
 	}
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	line = xmalloc(len + 2);
-	memcpy(line, s, len);
-	line[len] = '\n';
-	line[len + 1] = '\0';
+	line = svevent_json_line(o, lenp);
 	json_object_put(o);
-	if (lenp != NULL)
-		*lenp = len + 1;
 	return (line);
 }
 

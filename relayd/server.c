@@ -839,18 +839,12 @@ static void
 server_command_done(void *arg, struct json_object *reply)
 {
 	struct request	*r = arg;
-	const char	*s;
 	size_t		 len;
 	char		*line;
 
-	s = json_object_to_json_string_length(reply, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	line = xmalloc(len + 2);
-	memcpy(line, s, len);
-	line[len] = '\n';
-	line[len + 1] = '\0';
+	line = svevent_json_line(reply, &len);
 	json_object_put(reply);
-	request_done(r, line, len + 1);
+	request_done(r, line, len);
 }
 
 static void
