@@ -2434,21 +2434,6 @@ jtimes(const int64_t *v, size_t n)
 
 /* Status */
 
-/* "2024-05-01T12:04:05.123Z" */
-static void
-fmt_rfc3339(int64_t ms, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		t = (time_t)(ms / 1000);
-	size_t		n;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    (n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm)) == 0)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
-}
-
 struct json_object *
 policy_status(const struct policy *p)
 {
@@ -2481,7 +2466,7 @@ policy_status(const struct policy *p)
 		jstr(e, "host", pr->host);
 		jstr(e, "server", pr->server);
 		jstr(e, "state", sname(pr->state));
-		fmt_rfc3339(pr->state_ms, tb, sizeof tb);
+		svevent_format_time(pr->state_ms, tb, sizeof tb);
 		jstr(e, "since", tb);
 		jstr(e, "flapping", pr->flapping ? "yes" : "no");
 		json_object_array_add(list, e);
@@ -2503,7 +2488,7 @@ policy_status(const struct policy *p)
 	json_object_object_add(o, "flapping_processes", flap);
 	jint(o, "pending_reports", pending);
 	if ((d = policy_next_deadline(p)) != -1) {
-		fmt_rfc3339(d, tb, sizeof tb);
+		svevent_format_time(d, tb, sizeof tb);
 		jstr(o, "next_deadline", tb);
 	}
 	json_object_object_add(o, "processes", list);
