@@ -608,6 +608,7 @@ policy_note_free(struct policy_note *n)
 	for (i = 0; i < n->nprocesses; i++)
 		free(n->processes[i]);
 	free(n->processes);
+	free(n->alerts);
 	free(n);
 }
 
@@ -635,8 +636,19 @@ note_add_process(struct policy_note *n, const char *label)
 {
 	n->processes = xreallocarray(n->processes, n->nprocesses + 2,
 	    sizeof *n->processes);
+	n->alerts = xreallocarray(n->alerts, n->nprocesses + 1,
+	    sizeof *n->alerts);
+	n->alerts[n->nprocesses] = POLICY_ALERT_NONE;
 	n->processes[n->nprocesses++] = xstrdup(label);
 	n->processes[n->nprocesses] = NULL;
+}
+
+/* What the last process added to n means for an alert router. */
+static void
+note_alert(struct policy_note *n, int what)
+{
+	if (n->nprocesses > 0)
+		n->alerts[n->nprocesses - 1] = what;
 }
 
 /*
@@ -1494,6 +1506,7 @@ flap_enter(struct policy *p, struct proc *pr, const char *origin,
 	n->host = xstrdup(pr->host);
 	n->server = xstrdup(pr->server);
 	note_add_process(n, pr->label);
+	note_alert(n, POLICY_ALERT_FLAPPING);
 	note_push(p, n);
 	free(key);
 }
@@ -1517,6 +1530,7 @@ flap_update(struct policy *p, struct proc *pr, int64_t now)
 	n->host = xstrdup(pr->host);
 	n->server = xstrdup(pr->server);
 	note_add_process(n, pr->label);
+	note_alert(n, POLICY_ALERT_FLAPPING);
 	note_push(p, n);
 	pr->flap_last_note = now;
 	pr->flap_dirty = 0;
@@ -1558,6 +1572,7 @@ flap_calm(struct policy *p, struct proc *pr, int64_t now)
 	n->host = xstrdup(pr->host);
 	n->server = xstrdup(pr->server);
 	note_add_process(n, pr->label);
+	note_alert(n, POLICY_ALERT_RESOLVED);
 	note_push(p, n);
 	free(id);
 	flap_clear(pr);
@@ -1682,6 +1697,30 @@ sev_rank(int sev)
 	}
 }
 
+/* A report's POLICY_ALERT_*: a recovery resolves, a problem fires. */
+static int
+report_alert(const struct report *r)
+{
+	if (r->thread_key != NULL || r->cls == CLS_RECOVERED)
+		return (POLICY_ALERT_RESOLVED);
+	switch (r->cls) {
+	case CLS_FATAL:
+		return (POLICY_ALERT_FATAL);
+	case CLS_UNKNOWN:
+		return (POLICY_ALERT_UNKNOWN);
+	case CLS_UNSETTLED:
+		return (POLICY_ALERT_UNSETTLED);
+	case CLS_CRASH_DOWN:
+		return (POLICY_ALERT_EXITED);
+	case CLS_CRASH_RESTARTED:
+		return (POLICY_ALERT_CRASHED);
+	case CLS_START_RETRIED:
+		return (POLICY_ALERT_START_FAILED);
+	default:
+		return (POLICY_ALERT_NONE);
+	}
+}
+
 /* A note for several reports of one group ("20 processes restarted"). */
 static struct policy_note *
 group_note(struct policy *p, struct report **rv, size_t n,
@@ -1782,8 +1821,10 @@ group_note(struct policy *p, struct report **rv, size_t n,
 		appendf(&note->detail, "and %zu more\n",
 		    listed - GROUP_LIST_MAX);
 	appendf(&note->detail, "%zu processes: %s", n, states);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		note_add_process(note, rv[i]->label);
+		note_alert(note, report_alert(rv[i]));
+	}
 	note->host = xstrdup(rv[0]->host);
 	note->server = xstrdup(rv[0]->server);
 	for (i = 1; i < n; i++) {
@@ -1814,6 +1855,7 @@ single_note(struct report *r, enum policy_note_kind kind, const char *route,
 	n->host = xstrdup(r->host);
 	n->server = xstrdup(r->server);
 	note_add_process(n, r->label);
+	note_alert(n, report_alert(r));
 	return (n);
 }
 
@@ -2634,6 +2676,10 @@ save_note(const struct policy_note *n)
 		json_object_array_add(a,
 		    json_object_new_string(n->processes[i]));
 	json_object_object_add(o, "processes", a);
+	a = json_object_new_array();
+	for (i = 0; i < n->nprocesses; i++)
+		json_object_array_add(a, json_object_new_int(n->alerts[i]));
+	json_object_object_add(o, "alerts", a);
 	return (o);
 }
 
@@ -3092,6 +3138,18 @@ load_note(struct lctx *c, struct policy *p, struct json_object *o)
 				break;
 			}
 			note_add_process(n, json_object_get_string(e));
+		}
+	}
+	/* Optional: older saved notes have none. */
+	if (json_object_object_get_ex(o, "alerts", &a) &&
+	    json_object_is_type(a, json_type_array)) {
+		for (i = 0; i < json_object_array_length(a) &&
+		    i < n->nprocesses; i++) {
+			e = json_object_array_get_idx(a, i);
+			n->alerts[i] = json_object_get_int(e);
+			if (n->alerts[i] < POLICY_ALERT_NONE ||
+			    n->alerts[i] > POLICY_ALERT_RESOLVED)
+				n->alerts[i] = POLICY_ALERT_NONE;
 		}
 	}
 	TAILQ_INSERT_TAIL(&p->notes, n, entry);

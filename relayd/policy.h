@@ -107,6 +107,22 @@ struct policy_tail {
 #define POLICY_NOTE_TAILS	3
 
 /*
+ * What a note means for each of its processes, for an alert router
+ * (relayd/alertmanager.c): alerts[i] goes with processes[i].
+ */
+enum policy_alert {
+	POLICY_ALERT_NONE,		/* nothing to fire or resolve */
+	POLICY_ALERT_FATAL,		/* gave up: FATAL */
+	POLICY_ALERT_UNKNOWN,
+	POLICY_ALERT_EXITED,		/* exited unexpectedly, stayed down */
+	POLICY_ALERT_CRASHED,		/* exited unexpectedly, restarted */
+	POLICY_ALERT_START_FAILED,	/* started after failed tries */
+	POLICY_ALERT_UNSETTLED,
+	POLICY_ALERT_FLAPPING,
+	POLICY_ALERT_RESOLVED		/* recovered, or stable again */
+};
+
+/*
  * One notification, already as text.  Every string is owned by the note;
  * tail, tail_label, reason and context_error may be NULL, and a note made
  * by hand may leave tails NULL with ntails 0.  UPDATE notes can only be honoured with a Web API
@@ -137,6 +153,7 @@ struct policy_note {
 	size_t			 tails_omitted;	/* tails not in tails */
 	char			**processes;	/* "group:name"…, NULL */
 	size_t			 nprocesses;
+	int			*alerts;	/* POLICY_ALERT_* of each */
 	int64_t			 time_ms;	/* when it was produced */
 	TAILQ_ENTRY(policy_note) entry;
 };
