@@ -1,6 +1,10 @@
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,8 +56,11 @@ static const char *conf_states[] = {
 	"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED",
 	"FATAL", "UNKNOWN", NULL
 };
-static const char *keys_alertmanager[] = { "urls", NULL };
-static const char *keys_metrics[] = { "listen", NULL };
+static const char *keys_alertmanager[] = {
+	"urls", "resend_ms", "resolve_ms", "timeout_ms", "retry_min_ms",
+	"retry_max_ms", NULL
+};
+static const char *keys_metrics[] = { "listen", "allow_remote", NULL };
 static const char *keys_context[] = {
 	"enabled", "timeout_ms", "tail_bytes", "backoff", "backoff_interval_ms",
 	"username", "password", "password_file", "redact", "helper", NULL
@@ -863,6 +870,11 @@ conf_defaults(struct conf *c)
 	c->notify.report_states = xcalloc(1, sizeof(char *));
 	c->notify.ignore_states = xcalloc(1, sizeof(char *));
 	c->alertmanager_urls = xcalloc(1, sizeof(char *));
+	c->alertmanager_resend_ms = 60000;
+	c->alertmanager_resolve_ms = 300000;
+	c->alertmanager_timeout_ms = 10000;
+	c->alertmanager_retry_min_ms = 1000;
+	c->alertmanager_retry_max_ms = 60000;
 	c->context.enabled = 1;
 	c->context.timeout_ms = 1500;
 	c->context.tail_bytes = 4096;
@@ -889,6 +901,32 @@ conf_validate_host(struct conf_ctx *ctx, const config_setting_t *root)
 		conf_error(ctx, s, "key 'host': longer than 255 bytes");
 }
 
+/* Is the address before colon (a name, an IPv4 or an [IPv6]) loopback? */
+static int
+conf_loopback(const char *listen, const char *colon)
+{
+	char		 host[256];
+	size_t		 len = colon - listen;
+	unsigned char	 a[16];
+
+	if (len >= 2 && listen[0] == '[' && listen[len - 1] == ']') {
+		listen++;
+		len -= 2;
+	}
+	if (len >= sizeof host)
+		return (0);
+	memcpy(host, listen, len);
+	host[len] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		return (1);
+	if (inet_pton(AF_INET, host, a) == 1)
+		return (a[0] == 127);
+	if (inet_pton(AF_INET6, host, a) == 1)
+		return (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) ==
+		    0);
+	return (0);
+}
+
 static void
 conf_metrics(struct conf_ctx *ctx, const config_setting_t *root)
 {
@@ -898,14 +936,24 @@ conf_metrics(struct conf_ctx *ctx, const config_setting_t *root)
 
 	if ((g = conf_group(ctx, root, "metrics", keys_metrics)) == NULL)
 		return;
+	conf_bool(ctx, g, "allow_remote", &ctx->conf->metrics_allow_remote);
 	if (conf_string(ctx, g, "listen", &ctx->conf->metrics_listen, &s) != 1)
 		return;
 	colon = strrchr(ctx->conf->metrics_listen, ':');
 	port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
 	if (colon == NULL || colon == ctx->conf->metrics_listen ||
-	    *end != '\0' || port < 1 || port > 65535)
+	    *end != '\0' || port < 1 || port > 65535) {
 		conf_error(ctx, s, "key 'metrics.listen': '%s' is not "
 		    "ADDRESS:PORT", ctx->conf->metrics_listen);
+		return;
+	}
+	/* Metrics say what runs and fails here: loopback unless told. */
+	if (!ctx->conf->metrics_allow_remote &&
+	    !conf_loopback(ctx->conf->metrics_listen, colon))
+		conf_error(ctx, s, "key 'metrics.listen': '%s' is not a "
+		    "loopback address (127.0.0.0/8, ::1, localhost); set "
+		    "metrics.allow_remote = true to serve metrics there",
+		    ctx->conf->metrics_listen);
 }
 
 static void
@@ -920,6 +968,23 @@ conf_alertmanager(struct conf_ctx *ctx, const config_setting_t *root)
 	    NULL)
 		return;
 	conf_strlist(ctx, g, "urls", &ctx->conf->alertmanager_urls);
+	conf_int_into(ctx, g, "resend_ms", 1000, 3600000,
+	    &ctx->conf->alertmanager_resend_ms);
+	conf_int_into(ctx, g, "resolve_ms", 1000, 86400000,
+	    &ctx->conf->alertmanager_resolve_ms);
+	conf_int_into(ctx, g, "timeout_ms", 100, 600000,
+	    &ctx->conf->alertmanager_timeout_ms);
+	conf_int_into(ctx, g, "retry_min_ms", 10, 3600000,
+	    &ctx->conf->alertmanager_retry_min_ms);
+	conf_int_into(ctx, g, "retry_max_ms", 10, 3600000,
+	    &ctx->conf->alertmanager_retry_max_ms);
+	if (ctx->conf->alertmanager_retry_max_ms <
+	    ctx->conf->alertmanager_retry_min_ms)
+		conf_error(ctx, config_setting_get_member(g, "retry_max_ms"),
+		    "key 'alertmanager.retry_max_ms': %d is less than "
+		    "alertmanager.retry_min_ms (%d)",
+		    ctx->conf->alertmanager_retry_max_ms,
+		    ctx->conf->alertmanager_retry_min_ms);
 	if ((s = config_setting_get_member(g, "urls")) == NULL)
 		return;
 	u = ctx->conf->alertmanager_urls;

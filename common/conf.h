@@ -117,7 +117,13 @@ struct conf {
 	struct conf_notify notify;
 
 	char		**alertmanager_urls;	/* NULL-terminated */
+	int		 alertmanager_resend_ms;	/* firing: sent again */
+	int		 alertmanager_resolve_ms;	/* an alert already over */
+	int		 alertmanager_timeout_ms;
+	int		 alertmanager_retry_min_ms;
+	int		 alertmanager_retry_max_ms;
 	char		*metrics_listen;	/* NULL: off */
+	int		 metrics_allow_remote;	/* may listen beyond loopback */
 
 	struct conf_context context;
 

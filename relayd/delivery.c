@@ -40,6 +40,7 @@
 #include "delivery_int.h"
 #include "log.h"
 #include "policy.h"
+#include "sink.h"
 #include "svevent.h"
 #include "xmalloc.h"
 
@@ -79,6 +80,7 @@ struct notif {
 	struct outbox_entry	*e;
 	enum notif_state	 state;
 	int			 attempts;	/* answers so far */
+	int			 resend;	/* firing alerts again: no outbox */
 	struct dest		*dest;
 	struct http_req		*req;
 	struct waiter		*waiter;
@@ -87,23 +89,27 @@ struct notif {
 TAILQ_HEAD(notif_q, notif);
 
 struct dest {
-	char			*key;	/* identity; holds secrets: never log */
-	char			*shown;	/* "#ops", "webhook https://host/…" */
-	enum slack_mode		 mode;
-	char			*url;	/* webhook URL or API base */
-	char			*token;
-	char			*channel;
+	struct sink_target	 t;	/* its sink, key, URL, timeouts */
 	struct notif_q		 queue;
 	size_t			 nqueued;
 	struct notif		*inflight;
 	struct pace_bucket	 bucket;
 	struct event		*timer;
 	int			 routed;	/* a route of this config */
+	int			 configured;	/* alertmanager.urls has it */
 	int64_t			 hold_until;	/* monotonic ms */
 	char			 lasterr[128];	/* permanent error last logged */
 	TAILQ_ENTRY(dest)	 entry;
 };
 TAILQ_HEAD(dest_list, dest);
+
+/* Notifications of one sink, by outcome, for status and metrics. */
+struct sink_stats {
+	uint64_t	queued;
+	uint64_t	sent;
+	uint64_t	failed;		/* attempts to be retried */
+	uint64_t	dead;
+};
 
 static struct {
 	struct event_base	*base;
@@ -146,6 +152,18 @@ static struct {
 	uint64_t		 sent;
 	uint64_t		 failed;
 	uint64_t		 retries;
+	struct sink_stats	 stats[2];	/* Slack, Alertmanager */
+	int64_t			 last_sent_ms;	/* Unix ms; 0: never */
+
+	/* Alertmanager: its settings, and the resend of what fires. */
+	int			 am_connect_timeout_ms;
+	int			 am_timeout_ms;
+	int			 am_retry_min_ms;
+	int			 am_retry_max_ms;
+	int64_t			 am_resend_ms;
+	int64_t			 am_resolve_ms;
+	int			 am_open;
+	struct event		*am_timer;	/* only while alerts fire */
 	char			 last_time[40];
 	char			 last_result[32];
 	long			 last_status;
@@ -153,6 +171,12 @@ static struct {
 } dl;
 
 static void	dest_kick(struct dest *);
+
+static struct sink_stats *
+delivery_stats(const struct dest *d)
+{
+	return (&dl.stats[d->t.sink == &sink_alertmanager]);
+}
 
 static void
 dest_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -213,17 +237,34 @@ dest_webhook_shown(const char *url, const char *label)
 	return (s);
 }
 
-/* The key of a destination: what makes two the same place. */
+/* The key of a Slack destination: what makes two the same place. */
 static char *
 dest_key(enum slack_mode mode, const char *url, const char *channel)
 {
-	char	*key;
+	struct sink_target	t;
 
-	if (mode == SLACK_WEBHOOK)
-		xasprintf(&key, "webhook %s", url);
-	else
-		xasprintf(&key, "api %s %s", url, channel);
-	return (key);
+	memset(&t, 0, sizeof t);
+	t.mode = mode;
+	t.url = (char *)url;
+	t.channel = (char *)channel;
+	return (sink_slack.key(&t));
+}
+
+/* A target's timeouts and backoff: its sink's settings in conf. */
+static void
+dest_settings(struct dest *d)
+{
+	if (d->t.sink == &sink_alertmanager) {
+		d->t.connect_ms = dl.am_connect_timeout_ms;
+		d->t.total_ms = dl.am_timeout_ms;
+		d->t.retry_min_ms = dl.am_retry_min_ms;
+		d->t.retry_max_ms = dl.am_retry_max_ms;
+	} else {
+		d->t.connect_ms = dl.connect_timeout_ms;
+		d->t.total_ms = dl.timeout_ms;
+		d->t.retry_min_ms = dl.retry_min_ms;
+		d->t.retry_max_ms = dl.retry_max_ms;
+	}
 }
 
 /* A new destination (not on dl.dests yet). */
@@ -235,15 +276,17 @@ dest_make(enum slack_mode mode, const char *url, const char *token,
 
 	d = xcalloc(1, sizeof *d);
 	TAILQ_INIT(&d->queue);
-	d->mode = mode;
-	d->url = xstrdup(url);
-	d->key = dest_key(mode, url, channel);
+	d->t.sink = &sink_slack;
+	d->t.mode = mode;
+	d->t.url = xstrdup(url);
+	d->t.key = dest_key(mode, url, channel);
+	dest_settings(d);
 	if (mode == SLACK_WEBHOOK)
-		d->shown = dest_webhook_shown(url, label);
+		d->t.shown = dest_webhook_shown(url, label);
 	else {
-		d->token = xstrdup(token);
-		d->channel = xstrdup(channel);
-		d->shown = xstrdup(channel);
+		d->t.token = xstrdup(token);
+		d->t.channel = xstrdup(channel);
+		d->t.shown = xstrdup(channel);
 	}
 	pace_init(&d->bucket, dl.rate_per_minute, dl.burst, pace_now_ms());
 	if ((d->timer = evtimer_new(dl.base, dest_timer_cb, d)) == NULL)
@@ -264,16 +307,59 @@ dest_new(const struct conf_slack *s)
 	return (NULL);
 }
 
+/* The destination of an Alertmanager URL (not on dl.dests yet). */
+static struct dest *
+dest_am(const char *url)
+{
+	struct dest	*d;
+
+	d = xcalloc(1, sizeof *d);
+	TAILQ_INIT(&d->queue);
+	d->t.sink = &sink_alertmanager;
+	d->t.url = xstrdup(url);
+	d->t.key = sink_alertmanager.key(&d->t);
+	d->t.shown = dest_webhook_shown(url, SINK_AM_NAME);
+	dest_settings(d);
+	/* Alertmanager takes batches: no pacing, only backoff. */
+	pace_init(&d->bucket, 0, 0, pace_now_ms());
+	if ((d->timer = evtimer_new(dl.base, dest_timer_cb, d)) == NULL)
+		fatalx("evtimer_new");
+	return (d);
+}
+
+/* The destination of Alertmanager URL url, made if need be. */
+static struct dest *
+dest_am_find(const char *url)
+{
+	struct dest	*d;
+	char		*key;
+	struct sink_target t;
+
+	memset(&t, 0, sizeof t);
+	t.url = (char *)url;
+	key = sink_alertmanager.key(&t);
+	TAILQ_FOREACH(d, &dl.dests, entry) {
+		if (strcmp(d->t.key, key) == 0)
+			break;
+	}
+	free(key);
+	if (d == NULL) {
+		d = dest_am(url);
+		TAILQ_INSERT_TAIL(&dl.dests, d, entry);
+	}
+	return (d);
+}
+
 static void
 dest_free(struct dest *d)
 {
-	if (d->token != NULL)
-		explicit_bzero(d->token, strlen(d->token));
-	free(d->token);
-	free(d->key);
-	free(d->shown);
-	free(d->url);
-	free(d->channel);
+	if (d->t.token != NULL)
+		explicit_bzero(d->t.token, strlen(d->t.token));
+	free(d->t.token);
+	free(d->t.key);
+	free(d->t.shown);
+	free(d->t.url);
+	free(d->t.channel);
 	event_free(d->timer);
 	free(d);
 }
@@ -287,10 +373,10 @@ dest_secrets(void)
 
 	http_secrets_clear();
 	TAILQ_FOREACH(d, &dl.dests, entry) {
-		http_secret(d->token);
-		if (d->mode == SLACK_WEBHOOK) {
-			http_secret(d->url);
-			if ((p = strstr(d->url, "://")) != NULL &&
+		http_secret(d->t.token);
+		if (d->t.mode == SLACK_WEBHOOK) {
+			http_secret(d->t.url);
+			if ((p = strstr(d->t.url, "://")) != NULL &&
 			    (p = strchr(p + 3, '/')) != NULL && p[1] != '\0')
 				http_secret(p);
 		}
@@ -301,7 +387,8 @@ dest_secrets(void)
 static int
 dest_reap(struct dest *d)
 {
-	if (d == dl.cur || d->routed || !TAILQ_EMPTY(&d->queue) ||
+	if (d == dl.cur || d->routed || d->configured ||
+	    !TAILQ_EMPTY(&d->queue) ||
 	    d->inflight != NULL)
 		return (0);
 	TAILQ_REMOVE(&dl.dests, d, entry);
@@ -370,7 +457,7 @@ dest_route(const char *route)
 	}
 	key = dest_key(mode, url, channel);
 	TAILQ_FOREACH(d, &dl.dests, entry) {
-		if (strcmp(d->key, key) == 0)
+		if (strcmp(d->t.key, key) == 0)
 			break;
 	}
 	free(key);
@@ -379,10 +466,23 @@ dest_route(const char *route)
 		TAILQ_INSERT_TAIL(&dl.dests, d, entry);
 		dest_secrets();
 		log_info("slack: notifications routed to %s go to %s", route,
-		    d->shown);
+		    d->t.shown);
 	}
 	d->routed = 1;
 	return (d);
+}
+
+/* Where an entry of the outbox goes: its sink's destination. */
+static struct dest *
+dest_for(const struct outbox_entry *e)
+{
+	const struct sink	*sk;
+
+	if ((sk = sink_find(e->sink)) == NULL)
+		return (NULL);
+	if (sk == &sink_alertmanager)
+		return (e->route != NULL ? dest_am_find(e->route) : NULL);
+	return (dest_route(e->route));
 }
 
 /* The routes of conf: the token, the API and each rule's webhook. */
@@ -449,7 +549,7 @@ notif_attach(struct notif *n, struct dest *d)
 {
 	n->dest = d;
 	free(n->e->dest);
-	n->e->dest = xstrdup(d->shown);
+	n->e->dest = xstrdup(d->t.shown);
 	TAILQ_INSERT_TAIL(&d->queue, n, entry);
 	d->nqueued++;
 }
@@ -508,7 +608,7 @@ notif_answer(struct notif *n, const char *result,
 	json_object_object_add(o, "result", json_object_new_string(result));
 	json_object_object_add(o, "id", json_object_new_string(n->e->id));
 	json_object_object_add(o, "destination",
-	    json_object_new_string(n->dest != NULL ? n->dest->shown : ""));
+	    json_object_new_string(n->dest != NULL ? n->dest->t.shown : ""));
 	if (r != NULL) {
 		body = slack_truncate(r->body != NULL ? r->body : "",
 		    DELIVERY_TEST_BODY);
@@ -551,57 +651,28 @@ notif_answer(struct notif *n, const char *result,
 
 static void	delivery_answer(const struct http_result *, void *);
 
-/* Post n, the head of its destination's queue. */
+/* Send n, the head of its destination's queue, as its sink says. */
 static void
 notif_send(struct notif *n)
 {
 	struct dest		*d = n->dest;
-	struct json_object	*msg;
-	const char		*thread_ts = NULL, *update_ts = NULL;
-	const char		*channel, *method = "chat.postMessage";
-	char			*body, *url, *logname;
+	struct sink_request	 rq;
 
-	channel = d->channel;
-	if (d->mode == SLACK_API && n->e->update_of != NULL &&
-	    n->e->kind == OUTBOX_UPDATE) {
-		update_ts = outbox_ts(n->e->update_of, &channel);
-		if (update_ts != NULL)
-			method = "chat.update";
-		else
-			channel = d->channel;
-	}
-	if (d->mode == SLACK_API && n->e->thread_of != NULL)
-		thread_ts = outbox_ts(n->e->thread_of, NULL);
-	if ((msg = json_tokener_parse(n->e->message)) == NULL) {
-		msg = json_object_new_object();
-		json_object_object_add(msg, "text",
-		    json_object_new_string(n->e->text));
-	}
-	body = slack_body(msg, d->mode, channel, thread_ts, update_ts);
-	json_object_put(msg);
-	if (d->mode == SLACK_API) {
-		xasprintf(&url, "%s%s", d->url, method);
-		logname = xstrdup(url);
-	} else {
-		url = xstrdup(d->url);
-		logname = xstrdup(d->shown);
-	}
+	memset(&rq, 0, sizeof rq);
+	d->t.sink->request(&d->t, n->e, &rq);
 	notif_set_state(n, N_IN_FLIGHT);
 	d->inflight = n;
-	n->req = http_post(url, d->mode == SLACK_API ? d->token : NULL, body,
-	    strlen(body), dl.connect_timeout_ms, dl.timeout_ms, logname,
-	    delivery_answer, n);
-	free(logname);
-	explicit_bzero(url, strlen(url));
-	free(url);
-	free(body);
+	n->req = http_post(rq.url, rq.bearer, rq.body, strlen(rq.body),
+	    d->t.connect_ms, d->t.total_ms, rq.logname, delivery_answer, n);
+	sink_request_clear(&rq);
 	if (n->req == NULL) {
 		/* Could not even start: a retry later. */
 		d->inflight = NULL;
 		n->attempts++;
 		dl.retries++;
+		delivery_stats(d)->failed++;
 		d->hold_until = pace_now_ms() + pace_backoff(n->attempts,
-		    dl.retry_min_ms, dl.retry_max_ms);
+		    d->t.retry_min_ms, d->t.retry_max_ms);
 		notif_set_state(n, N_WAITING);
 		dest_kick(d);
 	}
@@ -638,44 +709,53 @@ delivery_record(const char *result, long status, const char *error)
 		snprintf(dl.last_error, sizeof dl.last_error, "%s", error);
 }
 
-/* Slack answered (or did not): what now for n and its destination. */
+/* The sink answered (or did not): what now for n and its destination. */
 static void
 delivery_answer(const struct http_result *r, void *arg)
 {
 	struct notif		*n = arg;
 	struct dest		*d = n->dest;
-	struct slack_answer	 a;
+	struct sink_answer	 a;
+	const char		*sk = d->t.sink->name;
 	int64_t			 wait;
 
 	n->req = NULL;
 	d->inflight = NULL;
-	slack_classify(d->mode, r, &a);
+	d->t.sink->classify(&d->t, r, &a);
 	http_scrub(a.error, sizeof a.error);
 
 	switch (a.verdict) {
-	case SLACK_OK:
+	case SINK_OK:
 		notif_set_state(n, N_SENT);
 		delivery_record("sent", r->status, NULL);
 		notif_answer(n, "sent", r, "");
-		if (outbox_sent(n->e, r->status, a.ts[0] ? a.ts : NULL,
-		    a.channel[0] ? a.channel : NULL) == -1)
+		if (!n->resend && outbox_sent(n->e, r->status,
+		    a.ts[0] ? a.ts : NULL, a.channel[0] ? a.channel : NULL) ==
+		    -1)
 			log_warnx("outbox: notification %s was sent but not "
 			    "recorded: it may go out again after a restart",
 			    n->e->id);
 		if (d->lasterr[0] != '\0')
-			log_info("slack: %s: delivering again", d->shown);
+			log_info("%s: %s: delivering again", sk, d->t.shown);
 		d->lasterr[0] = '\0';
 		dl.sent++;
-		log_info("slack: %s: sent notification %s%s%s", d->shown,
-		    n->e->id, a.ts[0] ? " ts " : "", a.ts);
+		delivery_stats(d)->sent++;
+		dl.last_sent_ms = svevent_now_ms();
+		if (n->resend)
+			log_debug("%s: %s: firing alerts sent again", sk,
+			    d->t.shown);
+		else
+			log_info("%s: %s: sent notification %s%s%s", sk,
+			    d->t.shown, n->e->id, a.ts[0] ? " ts " : "", a.ts);
 		notif_detach(n);
 		notif_free(n);
 		break;
-	case SLACK_RATELIMITED:
-	case SLACK_TRANSIENT:
+	case SINK_RATELIMITED:
+	case SINK_TRANSIENT:
 		n->attempts++;
 		dl.retries++;
-		if (a.verdict == SLACK_RATELIMITED) {
+		delivery_stats(d)->failed++;
+		if (a.verdict == SINK_RATELIMITED) {
 			if (r->retry_after > 0)
 				wait = (int64_t)(r->retry_after >
 				    DELIVERY_MAX_RETRY_AFTER ?
@@ -683,19 +763,19 @@ delivery_answer(const struct http_result *r, void *arg)
 				    r->retry_after) * 1000;
 			else
 				wait = pace_backoff(n->attempts,
-				    dl.retry_min_ms, dl.retry_max_ms);
+				    d->t.retry_min_ms, d->t.retry_max_ms);
 			if (wait < DELIVERY_MIN_RATELIMIT_MS)
 				wait = DELIVERY_MIN_RATELIMIT_MS;
-			log_warnx("slack: %s: rate limited (%s): waiting %lld "
-			    "ms before sending anything more", d->shown,
+			log_warnx("%s: %s: rate limited (%s): waiting %lld "
+			    "ms before sending anything more", sk, d->t.shown,
 			    a.error, (long long)wait);
 			delivery_record("rate-limited", r->status, a.error);
 			notif_answer(n, "rate-limited", r, a.error);
 		} else {
-			wait = pace_backoff(n->attempts, dl.retry_min_ms,
-			    dl.retry_max_ms);
-			log_warnx("slack: %s: notification %s: %s; retry %d "
-			    "in %lld ms", d->shown, n->e->id, a.error,
+			wait = pace_backoff(n->attempts, d->t.retry_min_ms,
+			    d->t.retry_max_ms);
+			log_warnx("%s: %s: notification %s: %s; retry %d "
+			    "in %lld ms", sk, d->t.shown, n->e->id, a.error,
 			    n->attempts, (long long)wait);
 			delivery_record("retrying", r->status, a.error);
 			notif_answer(n, "retrying", r, a.error);
@@ -703,25 +783,35 @@ delivery_answer(const struct http_result *r, void *arg)
 		d->hold_until = pace_now_ms() + wait;
 		notif_set_state(n, N_WAITING);
 		break;
-	case SLACK_PERMANENT:
+	case SINK_PERMANENT:
 		notif_set_state(n, N_DEAD);
 		delivery_record("dead", r->status, a.error);
 		notif_answer(n, "dead", r, a.error);
-		if (strcmp(d->lasterr, a.error) != 0) {
-			log_warnx("slack: %s: %s%s: notification %s and the "
-			    "next ones failing alike go to %s (see "
-			    "svrelayctl dead)", d->shown, a.error, a.unknown ?
-			    " (an error svrelay does not know: taken as "
-			    "permanent)" : " (permanent)", n->e->id,
-			    OUTBOX_DEAD_FILE);
-			snprintf(d->lasterr, sizeof d->lasterr, "%s", a.error);
-		} else
-			log_debug("slack: %s: %s: notification %s is a dead "
-			    "letter", d->shown, a.error, n->e->id);
-		if (outbox_failed(n->e, a.error) == -1)
-			log_warnx("outbox: could not record dead letter %s",
-			    n->e->id);
-		dl.failed++;
+		if (n->resend) {
+			/* What fires is sent again at the next round. */
+			log_warnx("%s: %s: %s: the firing alerts were not "
+			    "taken", sk, d->t.shown, a.error);
+		} else {
+			if (strcmp(d->lasterr, a.error) != 0) {
+				log_warnx("%s: %s: %s%s: notification %s and "
+				    "the next ones failing alike go to %s "
+				    "(see svrelayctl dead)", sk, d->t.shown,
+				    a.error, a.unknown ? " (an error svrelay "
+				    "does not know: taken as permanent)" :
+				    " (permanent)", n->e->id,
+				    OUTBOX_DEAD_FILE);
+				snprintf(d->lasterr, sizeof d->lasterr, "%s",
+				    a.error);
+			} else
+				log_debug("%s: %s: %s: notification %s is a "
+				    "dead letter", sk, d->t.shown, a.error,
+				    n->e->id);
+			if (outbox_failed(n->e, a.error) == -1)
+				log_warnx("outbox: could not record dead "
+				    "letter %s", n->e->id);
+			dl.failed++;
+			delivery_stats(d)->dead++;
+		}
 		notif_detach(n);
 		notif_free(n);
 		break;
@@ -748,14 +838,15 @@ delivery_queue(struct outbox_entry *e, struct waiter *w, struct dest *d)
 		e->time = xstrdup(now);
 	}
 	free(e->dest);
-	e->dest = xstrdup(d->shown);
+	e->dest = xstrdup(d->t.shown);
 	if (outbox_queued(e) == -1)
 		log_warnx("outbox: notification %s could not be queued "
 		    "durably: sending it anyway", e->id);
 	n = notif_new(e);
 	n->waiter = w;
 	notif_attach(n, d);
-	log_debug("notification %s queued for %s: %s", e->id, d->shown,
+	delivery_stats(d)->queued++;
+	log_debug("notification %s queued for %s: %s", e->id, d->t.shown,
 	    e->text);
 	dest_kick(d);
 	return (n);
@@ -779,6 +870,181 @@ delivery_entry(struct json_object *message, enum outbox_kind kind)
 	return (e);
 }
 
+/* ------------------------------------------------------------------ */
+/* Alertmanager: every alert to every URL, and what fires sent again */
+
+/* The entry that carries alerts (borrowed) to an Alertmanager. */
+static struct outbox_entry *
+delivery_am_entry(struct json_object *alerts, const char *text)
+{
+	struct outbox_entry	*e;
+	struct json_object	*m;
+
+	m = json_object_new_object();
+	json_object_object_add(m, "alerts", json_object_get(alerts));
+	e = outbox_entry_new();
+	e->kind = OUTBOX_POST;
+	e->sink = xstrdup(SINK_AM_NAME);
+	e->text = xstrdup(text);
+	e->message = xstrdup(json_object_to_json_string_ext(m,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(m);
+	return (e);
+}
+
+/* Is there an Alertmanager to send to? */
+static int
+delivery_am_any(void)
+{
+	struct dest	*d;
+
+	TAILQ_FOREACH(d, &dl.dests, entry) {
+		if (d->configured)
+			return (1);
+	}
+	return (0);
+}
+
+static void	delivery_am_arm(void);
+
+/*
+ * Send every firing alert again to each Alertmanager that has nothing
+ * queued (what is queued goes anyway; the next round catches up), so
+ * that Alertmanager does not resolve them by itself.  Not in the outbox:
+ * alerts.json holds what fires.
+ */
+static void
+delivery_am_resend(void)
+{
+	struct json_object	*alerts;
+	struct outbox_entry	*e;
+	struct notif		*n;
+	struct dest		*d;
+	char			*text;
+	size_t			 nf;
+
+	if (!dl.running || (alerts = alertmanager_firing()) == NULL) {
+		delivery_am_arm();
+		return;
+	}
+	nf = alertmanager_nfiring();
+	xasprintf(&text, "%zu firing alert%s sent again", nf,
+	    nf == 1 ? "" : "s");
+	TAILQ_FOREACH(d, &dl.dests, entry) {
+		if (!d->configured || d->inflight != NULL ||
+		    !TAILQ_EMPTY(&d->queue))
+			continue;
+		e = delivery_am_entry(alerts, text);
+		e->id = outbox_newid();
+		e->route = xstrdup(d->t.url);
+		e->dest = xstrdup(d->t.shown);
+		n = notif_new(e);
+		n->resend = 1;
+		notif_attach(n, d);
+		dest_kick(d);
+	}
+	free(text);
+	json_object_put(alerts);
+	delivery_am_arm();
+}
+
+static void
+delivery_am_cb(evutil_socket_t fd, short what, void *arg)
+{
+	delivery_am_resend();
+}
+
+/* One timer for all firing alerts, and only while some fire. */
+static void
+delivery_am_arm(void)
+{
+	struct timeval	tv;
+
+	if (dl.am_timer == NULL)
+		return;
+	if (!dl.running || alertmanager_nfiring() == 0 || !delivery_am_any()) {
+		evtimer_del(dl.am_timer);
+		return;
+	}
+	if (evtimer_pending(dl.am_timer, NULL))
+		return;
+	tv.tv_sec = dl.am_resend_ms / 1000;
+	tv.tv_usec = (dl.am_resend_ms % 1000) * 1000;
+	evtimer_add(dl.am_timer, &tv);
+}
+
+/*
+ * The alerts of a note, queued for every Alertmanager: one outbox entry
+ * per URL ("am:" and the note's id, then "/2", "/3" … for the others).  A
+ * note already in the outbox (made again after a restart) changes
+ * nothing.
+ */
+static void
+delivery_alerts(const struct policy_note *n)
+{
+	struct json_object	*alerts;
+	struct outbox_entry	*e;
+	struct dest		*d;
+	char			*id, *text;
+	int			 i = 0;
+
+	if (!dl.am_open || !delivery_am_any())
+		return;
+	xasprintf(&id, "am:%s", n->id);
+	if (outbox_known(id)) {
+		log_debug("alerts of note %s are already in the outbox", n->id);
+		free(id);
+		return;
+	}
+	if ((alerts = alertmanager_note(n, dl.host, dl.am_resolve_ms)) ==
+	    NULL) {
+		free(id);
+		delivery_am_arm();
+		return;
+	}
+	xasprintf(&text, "%zu alert%s: %s",
+	    json_object_array_length(alerts),
+	    json_object_array_length(alerts) == 1 ? "" : "s", n->text);
+	TAILQ_FOREACH(d, &dl.dests, entry) {
+		if (!d->configured)
+			continue;
+		e = delivery_am_entry(alerts, text);
+		if (i++ == 0)
+			e->id = xstrdup(id);
+		else
+			xasprintf(&e->id, "%s/%d", id, i);
+		e->route = xstrdup(d->t.url);
+		delivery_queue(e, NULL, d);
+	}
+	free(text);
+	free(id);
+	json_object_put(alerts);
+	delivery_am_arm();
+}
+
+/* alertmanager.urls of conf, as the configured destinations. */
+static void
+delivery_am_urls(const struct conf *conf)
+{
+	struct dest	*d, *next;
+	size_t		 i;
+
+	TAILQ_FOREACH(d, &dl.dests, entry)
+		d->configured = 0;
+	for (i = 0; conf->alertmanager_urls[i] != NULL; i++) {
+		d = dest_am_find(conf->alertmanager_urls[i]);
+		if (!d->configured)
+			log_info("alertmanager: alerts go to %s", d->t.shown);
+		d->configured = 1;
+	}
+	for (d = TAILQ_FIRST(&dl.dests); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		dest_settings(d);
+		if (d->t.sink == &sink_alertmanager)
+			dest_reap(d);
+	}
+}
+
 /*
  * One note of the policy, on its way: a NEW note is posted, an UPDATE
  * edits update_key's message (chat.update; dropped on a webhook, which
@@ -794,6 +1060,7 @@ delivery_note(const struct policy_note *n)
 	struct dest		*d;
 
 	dl.notes++;
+	delivery_alerts(n);
 	if (outbox_known(n->id)) {
 		dl.notes_again++;
 		log_debug("notification %s is already in the outbox: not "
@@ -804,10 +1071,10 @@ delivery_note(const struct policy_note *n)
 		log_debug("slack: no destination: not sent: %s", n->text);
 		return;
 	}
-	if (n->kind == POLICY_NOTE_UPDATE && d->mode == SLACK_WEBHOOK) {
+	if (n->kind == POLICY_NOTE_UPDATE && d->t.mode == SLACK_WEBHOOK) {
 		dl.notes_dropped++;
 		log_debug("slack: %s: a webhook cannot edit a message: update "
-		    "%s dropped", d->shown, n->id);
+		    "%s dropped", d->t.shown, n->id);
 		return;
 	}
 	msg = slack_note_message(n);
@@ -1259,6 +1526,13 @@ delivery_settings(const struct conf *conf)
 	dl.retry_max_ms = conf->slack.retry_max_ms;
 	dl.rate_per_minute = conf->slack.rate_per_minute;
 	dl.burst = conf->slack.burst;
+	dl.am_timeout_ms = conf->alertmanager_timeout_ms;
+	dl.am_connect_timeout_ms = conf->alertmanager_timeout_ms < 5000 ?
+	    conf->alertmanager_timeout_ms : 5000;
+	dl.am_retry_min_ms = conf->alertmanager_retry_min_ms;
+	dl.am_retry_max_ms = conf->alertmanager_retry_max_ms;
+	dl.am_resend_ms = conf->alertmanager_resend_ms;
+	dl.am_resolve_ms = conf->alertmanager_resolve_ms;
 }
 
 /* Give the orphans (queued with no destination) to their destination. */
@@ -1270,7 +1544,7 @@ delivery_adopt(void)
 
 	for (n = TAILQ_FIRST(&dl.orphans); n != NULL; n = next) {
 		next = TAILQ_NEXT(n, entry);
-		if ((d = dest_route(n->e->route)) == NULL)
+		if ((d = dest_for(n->e)) == NULL)
 			continue;
 		TAILQ_REMOVE(&dl.orphans, n, entry);
 		notif_attach(n, d);
@@ -1305,11 +1579,20 @@ delivery_init(struct event_base *base, const struct conf *conf)
 	}
 	if ((dl.cur = dest_new(&conf->slack)) != NULL) {
 		TAILQ_INSERT_TAIL(&dl.dests, dl.cur, entry);
-		log_info("slack: notifications go to %s (%s)", dl.cur->shown,
-		    dl.cur->mode == SLACK_API ? "Web API" : "incoming webhook");
-	} else
+		log_info("slack: notifications go to %s (%s)", dl.cur->t.shown,
+		    dl.cur->t.mode == SLACK_API ? "Web API" : "incoming webhook");
+	} else if (conf->alertmanager_urls[0] == NULL)
 		log_warnx("slack: neither slack.webhook_url nor slack.token "
 		    "is set: no notifications are sent");
+	if (alertmanager_open(conf->spool_dir) == -1) {
+		outbox_close();
+		http_shutdown();
+		return (-1);
+	}
+	dl.am_open = 1;
+	if ((dl.am_timer = evtimer_new(base, delivery_am_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	delivery_am_urls(conf);
 	delivery_routes(conf);
 	dest_secrets();
 	dl.running = 1;
@@ -1343,6 +1626,8 @@ delivery_init(struct event_base *base, const struct conf *conf)
 	policy_tick(dl.policy, svevent_now_ms());
 	delivery_drain();
 	delivery_save();
+	/* What fired when svrelayd stopped fires on, at once. */
+	delivery_am_resend();
 	return (0);
 }
 
@@ -1368,7 +1653,7 @@ delivery_reconf(const struct conf *conf)
 	nd = dest_new(&conf->slack);
 	if (nd != NULL) {
 		TAILQ_FOREACH(d, &dl.dests, entry) {
-			if (strcmp(d->key, nd->key) == 0)
+			if (strcmp(d->t.key, nd->t.key) == 0)
 				break;
 		}
 		if (d != NULL) {
@@ -1377,19 +1662,20 @@ delivery_reconf(const struct conf *conf)
 		} else {
 			TAILQ_INSERT_TAIL(&dl.dests, nd, entry);
 			log_info("slack: new notifications go to %s",
-			    nd->shown);
+			    nd->t.shown);
 		}
 	} else if (dl.cur != NULL)
 		log_warnx("slack: no destination any more: new notifications "
 		    "are not sent");
 	dl.cur = nd;
+	delivery_am_urls(conf);
 	/* New credentials for what is queued too; the rest goes when idle. */
 	for (d = TAILQ_FIRST(&dl.dests); d != NULL; d = next) {
 		next = TAILQ_NEXT(d, entry);
-		if (d->mode == SLACK_API && dl.token != NULL) {
-			explicit_bzero(d->token, strlen(d->token));
-			free(d->token);
-			d->token = xstrdup(dl.token);
+		if (d->t.mode == SLACK_API && dl.token != NULL) {
+			explicit_bzero(d->t.token, strlen(d->t.token));
+			free(d->t.token);
+			d->t.token = xstrdup(dl.token);
 		}
 		d->lasterr[0] = '\0';
 		if (dest_reap(d))
@@ -1398,6 +1684,7 @@ delivery_reconf(const struct conf *conf)
 	}
 	dest_secrets();
 	delivery_adopt();
+	delivery_am_arm();
 	if (dl.policy != NULL) {
 		policy_conf_from(&pc, conf);
 		policy_reconf(dl.policy, &pc);
@@ -1425,7 +1712,12 @@ delivery_shutdown(void)
 		event_free(dl.policy_timer);
 	if (dl.save_timer != NULL)
 		event_free(dl.save_timer);
-	dl.policy_timer = dl.save_timer = NULL;
+	if (dl.am_timer != NULL)
+		event_free(dl.am_timer);
+	dl.policy_timer = dl.save_timer = dl.am_timer = NULL;
+	if (dl.am_open)
+		alertmanager_close();
+	dl.am_open = 0;
 	dl.running = 0;
 	while ((d = TAILQ_FIRST(&dl.dests)) != NULL) {
 		TAILQ_REMOVE(&dl.dests, d, entry);
@@ -1440,7 +1732,8 @@ delivery_shutdown(void)
 				    "svrelayd is stopping: the message stays "
 				    "queued and goes after a restart");
 			}
-			left++;
+			if (!n->resend)
+				left++;
 			notif_free(n);
 		}
 		dest_free(d);
@@ -1452,8 +1745,8 @@ delivery_shutdown(void)
 	}
 	dl.cur = NULL;
 	if (left > 0)
-		log_info("slack: %zu notification%s left queued for the next "
-		    "start", left, left == 1 ? "" : "s");
+		log_info("delivery: %zu notification%s left queued for the "
+		    "next start", left, left == 1 ? "" : "s");
 	http_shutdown();
 	if (dl.token != NULL)
 		explicit_bzero(dl.token, strlen(dl.token));
@@ -1483,6 +1776,61 @@ delivery_shutdown(void)
 	/* The outbox stays open for the dead letters' commands. */
 }
 
+/*
+ * Per sink: notifications queued, sent, failed (tries to be retried) and
+ * dead, and how many wait now; the Alertmanagers and what fires.
+ */
+static struct json_object *
+delivery_sinks_status(void)
+{
+	static const struct sink	*sinks[] = { &sink_slack,
+					    &sink_alertmanager };
+	struct json_object		*a, *s, *urls;
+	struct dest			*d;
+	struct notif			*n;
+	size_t				 i;
+	int64_t				 waiting;
+
+	a = json_object_new_object();
+	for (i = 0; i < 2; i++) {
+		s = json_object_new_object();
+		waiting = 0;
+		TAILQ_FOREACH(d, &dl.dests, entry) {
+			if (d->t.sink == sinks[i])
+				waiting += d->nqueued;
+		}
+		TAILQ_FOREACH(n, &dl.orphans, entry) {
+			if (sink_find(n->e->sink) == sinks[i])
+				waiting++;
+		}
+		json_object_object_add(s, "queued_total",
+		    json_object_new_int64(dl.stats[i].queued));
+		json_object_object_add(s, "sent",
+		    json_object_new_int64(dl.stats[i].sent));
+		json_object_object_add(s, "failed",
+		    json_object_new_int64(dl.stats[i].failed));
+		json_object_object_add(s, "dead",
+		    json_object_new_int64(dl.stats[i].dead));
+		json_object_object_add(s, "queued",
+		    json_object_new_int64(waiting));
+		if (sinks[i] == &sink_alertmanager) {
+			urls = json_object_new_array();
+			TAILQ_FOREACH(d, &dl.dests, entry) {
+				if (d->configured)
+					json_object_array_add(urls,
+					    json_object_new_string(
+					    d->t.shown));
+			}
+			json_object_object_add(s, "destinations", urls);
+			json_object_object_add(s, "firing",
+			    json_object_new_int64(dl.am_open ?
+			    (int64_t)alertmanager_nfiring() : 0));
+		}
+		json_object_object_add(a, sinks[i]->name, s);
+	}
+	return (a);
+}
+
 void
 delivery_status(struct json_object *o)
 {
@@ -1490,6 +1838,7 @@ delivery_status(struct json_object *o)
 	struct dest		*d;
 	struct notif		*n;
 	size_t			 queued = 0, inflight = 0;
+	char			 tb[SVEVENT_TIME_LEN];
 
 	TAILQ_FOREACH(d, &dl.dests, entry) {
 		queued += d->nqueued;
@@ -1500,11 +1849,11 @@ delivery_status(struct json_object *o)
 		queued++;
 	s = json_object_new_object();
 	json_object_object_add(s, "mode", json_object_new_string(
-	    dl.cur == NULL ? "none" : dl.cur->mode == SLACK_API ? "api" :
+	    dl.cur == NULL ? "none" : dl.cur->t.mode == SLACK_API ? "api" :
 	    "webhook"));
 	if (dl.cur != NULL)
 		json_object_object_add(s, "destination",
-		    json_object_new_string(dl.cur->shown));
+		    json_object_new_string(dl.cur->t.shown));
 	json_object_object_add(s, "queued", json_object_new_int64(queued));
 	json_object_object_add(s, "in_flight",
 	    json_object_new_int64(inflight));
@@ -1527,6 +1876,12 @@ delivery_status(struct json_object *o)
 	if (dl.last_error[0] != '\0')
 		json_object_object_add(s, "last_error",
 		    json_object_new_string(dl.last_error));
+	if (dl.last_sent_ms > 0) {
+		svevent_format_time(dl.last_sent_ms, tb, sizeof tb);
+		json_object_object_add(s, "last_sent",
+		    json_object_new_string(tb));
+	}
+	json_object_object_add(s, "sinks", delivery_sinks_status());
 	json_object_object_add(o, "delivery", s);
 
 	if (dl.policy == NULL)
@@ -1605,8 +1960,9 @@ delivery_cmd_retry_dead(void (*done)(void *, struct json_object *),
 	struct dest		*d;
 	int			 n = 0;
 
-	if (dl.cur == NULL) {
-		done(arg, delivery_error("no Slack destination is configured"));
+	if (dl.cur == NULL && !delivery_am_any()) {
+		done(arg, delivery_error("no Slack destination and no "
+		    "Alertmanager is configured"));
 		return;
 	}
 	TAILQ_INIT(&l);
@@ -1614,12 +1970,22 @@ delivery_cmd_retry_dead(void (*done)(void *, struct json_object *),
 		done(arg, delivery_error("cannot read " OUTBOX_DEAD_FILE));
 		return;
 	}
+	/* Each must have somewhere to go, or none is touched. */
+	TAILQ_FOREACH(e, &l, entry) {
+		if (dest_for(e) == NULL && (e->sink != NULL || dl.cur == NULL)) {
+			outbox_list_free(&l);
+			done(arg, delivery_error("a dead letter has no "
+			    "destination in this configuration (no Slack, or "
+			    "a sink svrelayd does not know)"));
+			return;
+		}
+	}
 	/* Queued durably first, then dead.jsonl emptied. */
 	while ((e = TAILQ_FIRST(&l)) != NULL) {
 		TAILQ_REMOVE(&l, e, entry);
 		free(e->error);
 		e->error = NULL;
-		if ((d = dest_route(e->route)) == NULL)
+		if ((d = dest_for(e)) == NULL)
 			d = dl.cur;
 		delivery_queue(e, NULL, d);
 		n++;
@@ -1629,13 +1995,13 @@ delivery_cmd_retry_dead(void (*done)(void *, struct json_object *),
 		    "not empty " OUTBOX_DEAD_FILE));
 		return;
 	}
-	log_info("slack: %d dead letter%s queued again for %s", n,
-	    n == 1 ? "" : "s", dl.cur->shown);
+	log_info("delivery: %d dead letter%s queued again", n,
+	    n == 1 ? "" : "s");
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "requeued", json_object_new_int64(n));
-	json_object_object_add(o, "destination",
-	    json_object_new_string(dl.cur->shown));
+	json_object_object_add(o, "destination", json_object_new_string(
+	    dl.cur != NULL ? dl.cur->t.shown : SINK_AM_NAME));
 	done(arg, o);
 }
 

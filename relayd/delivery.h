@@ -62,4 +62,18 @@ char	*delivery_update(const char *id, struct json_object *message);
 /* The ts Slack gave notification id (one of the last sent), or NULL. */
 const char *delivery_ts(const char *id);
 
+/*
+ * metrics.c: Prometheus metrics on metrics.listen (nothing if unset),
+ * made at each scrape from status() (control_status: a new object).
+ * metrics_init returns 0, or -1 after logging why; metrics_reconf
+ * rebinds if metrics.listen changed.
+ */
+struct evbuffer;
+int	metrics_init(struct event_base *, const struct conf *,
+	    struct json_object *(*status)(void));
+void	metrics_reconf(const struct conf *);
+void	metrics_free(void);
+/* The exposition of a status object (borrowed) onto buf. */
+void	metrics_text(struct json_object *status, struct evbuffer *buf);
+
 #endif

@@ -4,7 +4,8 @@
 # relayd/libpolicy.a (relayd/policy.mk), linked through DELIVERY_LINK.
 DELIVERY_SOURCES = relayd/delivery.h relayd/delivery_int.h \
 	relayd/delivery.c relayd/http.c relayd/slack.c relayd/outbox.c \
-	relayd/pace.c
+	relayd/pace.c relayd/sink.h relayd/sink_slack.c \
+	relayd/alertmanager.c relayd/metrics.c
 DELIVERY_FILES = $(DELIVERY_SOURCES)
 DELIVERY_CFLAGS = $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS)
 DELIVERY_LINK = relayd/libpolicy.a $(LIBCURL_LIBS) $(LIBEVENT_LIBS) \

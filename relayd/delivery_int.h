@@ -4,7 +4,8 @@
  * slack.c knows Slack (message JSON, answers, limits), pace.c paces and
  * backs off, outbox.c keeps notifications.jsonl and dead.jsonl, and
  * delivery.c runs the notification policy (policy.h: which events become
- * which message) and the queues.
+ * which message) and the queues for every sink (sink.h: Slack through
+ * sink_slack.c, Alertmanager through alertmanager.c).
  */
 #ifndef SVRELAY_DELIVERY_INT_H
 #define SVRELAY_DELIVERY_INT_H
@@ -167,6 +168,33 @@ int64_t		pace_backoff(int attempt, int min_ms, int max_ms);
 int64_t		pace_now_ms(void);
 
 /* ------------------------------------------------------------------ */
+/* alertmanager.c: the Alertmanager sink (sink_alertmanager in sink.h) */
+
+/* Firing alerts, kept across restarts. */
+#define ALERTMANAGER_FILE	"alerts.json"
+/* Alertmanager's v2 API, after a configured URL (which ends with '/'). */
+#define ALERTMANAGER_PATH	"api/v2/alerts"
+
+/*
+ * Load spool_dir/alerts.json (the alerts still firing); a bad one is moved
+ * aside to alerts.json.bad.  Returns 0 or -1 (logged).
+ */
+int		 alertmanager_open(const char *spool_dir);
+void		 alertmanager_close(void);
+/*
+ * The alerts a note makes (an array, a new reference), or NULL if none:
+ * one per process the note fires or resolves.  A firing alert is kept
+ * (alerts.json) until a recovery resolves it; an alert for what is
+ * already over (a crash after which the process runs again) fires with
+ * endsAt resolve_ms after the note.  host: when the note has none.
+ */
+struct json_object *alertmanager_note(const struct policy_note *,
+		    const char *host, int64_t resolve_ms);
+/* Every firing alert (a new array), or NULL if none fires. */
+struct json_object *alertmanager_firing(void);
+size_t		 alertmanager_nfiring(void);
+
+/* ------------------------------------------------------------------ */
 /* outbox.c */
 
 enum outbox_kind {
@@ -184,6 +212,7 @@ struct outbox_entry {
 	char			*thread_of;	/* id to reply under, or NULL */
 	char			*update_of;	/* id to edit, or NULL */
 	char			*route;		/* route; NULL: the default */
+	char			*sink;		/* "alertmanager"; NULL: Slack */
 	char			*time;		/* when first queued */
 	char			*error;		/* dead letters: why */
 	TAILQ_ENTRY(outbox_entry) entry;

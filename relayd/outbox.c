@@ -7,7 +7,10 @@
  *
  * Lines (json-c, one object each):
  *   {"state":"queued","id":…,"time":…,"kind":"post","dest":"#ops",
- *    "text":…,"message":{…}[,"thread_of":…][,"update_of":…][,"route":…]}
+ *    "text":…,"message":{…}[,"thread_of":…][,"update_of":…][,"route":…]
+ *    [,"sink":"alertmanager"]}
+ * (every line of an Alertmanager notification has "sink"; the message is
+ * {"alerts":[…]}, its route the Alertmanager's URL)
  *   {"state":"sent","id":…,"time":…,"dest":…,"text":…,"status":200
  *    [,"ts":…,"channel":…]}
  *   {"state":"failed","id":…,"time":…,"dest":…,"text":…,"error":…}
@@ -81,6 +84,7 @@ outbox_entry_free(struct outbox_entry *e)
 	free(e->thread_of);
 	free(e->update_of);
 	free(e->route);
+	free(e->sink);
 	free(e->time);
 	free(e->error);
 	free(e);
@@ -144,6 +148,7 @@ outbox_object(const struct outbox_entry *e, const char *state)
 	outbox_addstr(o, "id", e->id);
 	outbox_addstr(o, "time", now);
 	outbox_addstr(o, "dest", e->dest);
+	outbox_addstr(o, "sink", e->sink);
 	outbox_addstr(o, "text", e->text);
 	return (o);
 }
@@ -316,6 +321,7 @@ outbox_parse_entry(struct json_object *o)
 	e->thread_of = outbox_dupstr(o, "thread_of");
 	e->update_of = outbox_dupstr(o, "update_of");
 	e->route = outbox_dupstr(o, "route");
+	e->sink = outbox_dupstr(o, "sink");
 	e->error = outbox_dupstr(o, "error");
 	if ((e->time = outbox_dupstr(o, "queued")) == NULL)
 		e->time = outbox_dupstr(o, "time");

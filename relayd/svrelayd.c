@@ -188,6 +188,7 @@ relayd_reload(void)
 	server_reconf(conf, &a);
 	spool_configure(env->spool, conf);
 	delivery_reconf(conf);
+	metrics_reconf(conf);
 	server_acl_free(&acl);
 	acl = a;
 	conf_free(env->conf);
@@ -357,6 +358,8 @@ main(int argc, char *argv[])
 		exit(1);
 	if (delivery_init(r.base, r.conf) == -1)
 		exit(1);
+	if (metrics_init(r.base, r.conf, control_status) == -1)
+		exit(1);
 	if ((r.handoff = handoff_new(r.base, r.spool, r.conf->spool_dir,
 	    r.conf->max_line)) == NULL)
 		exit(1);
@@ -386,6 +389,7 @@ main(int argc, char *argv[])
 
 	/* The last batch, then the last replies we can still write. */
 	spool_commit(r.spool);
+	metrics_free();
 	handoff_free(r.handoff);
 	r.handoff = NULL;
 	server_close();
