@@ -2,6 +2,7 @@ svrelayconfdir = $(sysconfdir)/svrelay
 dist_svrelayconf_DATA = etc/svrelay.conf.sample
 svrelaydocdir = $(docdir)
 svrelaydoc_DATA = etc/supervisord-svrelay.conf
+dist_svrelaydoc_DATA = etc/alertmanager-svrelay.yml
 dist_man_MANS += man/svrelay-listener.1 man/svrelay.conf.5 man/svrelayd.8 man/svrelayctl.8
 
 # systemd: the unit, a sysusers.d and a tmpfiles.d snippet.  The unit dir

@@ -21,5 +21,5 @@ INTEGRATION_TESTS += tests/integration/fleet_cluster.sh \
 	tests/integration/fleet_outage.sh tests/integration/metrics_scrape.sh
 dist_check_DATA += tests/integration/fleet_lib.sh
 
-# The example Alertmanager config, for the doc dir.
-EXTRA_DIST += etc/alertmanager-svrelay.yml
+# etc/alertmanager-svrelay.yml is installed (and distributed) by
+# etc/local.mk, as dist_svrelaydoc_DATA.
