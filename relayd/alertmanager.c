@@ -563,7 +563,6 @@ am_key(const struct sink_target *t)
 
 const struct sink sink_alertmanager = {
 	.name = SINK_AM_NAME,
-	.peer = "Alertmanager",
 	.request = am_request,
 	.classify = am_classify,
 	.key = am_key,

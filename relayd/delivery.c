@@ -580,8 +580,11 @@ delivery_compact(void)
 	TAILQ_FOREACH(n, &dl.orphans, entry)
 		v[i++] = n->e;
 	TAILQ_FOREACH(d, &dl.dests, entry) {
-		TAILQ_FOREACH(n, &d->queue, entry)
-			v[i++] = n->e;
+		TAILQ_FOREACH(n, &d->queue, entry) {
+			/* alerts.json holds what a resend carries. */
+			if (!n->resend)
+				v[i++] = n->e;
+		}
 	}
 	outbox_compact(v, i);
 	free(v);
@@ -1580,7 +1583,8 @@ delivery_init(struct event_base *base, const struct conf *conf)
 	if ((dl.cur = dest_new(&conf->slack)) != NULL) {
 		TAILQ_INSERT_TAIL(&dl.dests, dl.cur, entry);
 		log_info("slack: notifications go to %s (%s)", dl.cur->t.shown,
-		    dl.cur->t.mode == SLACK_API ? "Web API" : "incoming webhook");
+		    dl.cur->t.mode == SLACK_API ? "Web API" :
+		    "incoming webhook");
 	} else if (conf->alertmanager_urls[0] == NULL)
 		log_warnx("slack: neither slack.webhook_url nor slack.token "
 		    "is set: no notifications are sent");
@@ -1972,7 +1976,8 @@ delivery_cmd_retry_dead(void (*done)(void *, struct json_object *),
 	}
 	/* Each must have somewhere to go, or none is touched. */
 	TAILQ_FOREACH(e, &l, entry) {
-		if (dest_for(e) == NULL && (e->sink != NULL || dl.cur == NULL)) {
+		if (dest_for(e) == NULL &&
+		    (e->sink != NULL || dl.cur == NULL)) {
 			outbox_list_free(&l);
 			done(arg, delivery_error("a dead letter has no "
 			    "destination in this configuration (no Slack, or "

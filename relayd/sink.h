@@ -57,7 +57,6 @@ struct sink_request {
 
 struct sink {
 	const char	*name;		/* as in the outbox: "slack", … */
-	const char	*peer;		/* who answers, in messages: "Slack" */
 	/* The request that sends e to t. */
 	void		(*request)(const struct sink_target *,
 			    const struct outbox_entry *, struct sink_request *);

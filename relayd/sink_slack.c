@@ -95,7 +95,6 @@ sink_slack_key(const struct sink_target *t)
 
 const struct sink sink_slack = {
 	.name = SINK_SLACK_NAME,
-	.peer = "Slack",
 	.request = sink_slack_request,
 	.classify = sink_slack_classify,
 	.key = sink_slack_key,
