@@ -12,6 +12,9 @@ check "an event before the reload is stored" grep -q '"ok":true' <<<"$reply"
 
 # A connection open across the reload keeps working.
 exec 3> >($CLIENT ask "$SOCK" > "$T/held.out")
+# Wait until svrelayd has it (the status query is the other connection).
+held_connected() { [ "$(status_field connections)" -ge 2 ]; }
+wait_for 10 held_connected || bail "the held connection never arrived"
 
 # A bad config: kept the old one.
 cp "$CONF" "$T/good.conf"
