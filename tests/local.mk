@@ -26,7 +26,9 @@ EXTRA_DIST += tests/data
 
 SVRELAY_INST = $(abs_top_builddir)/tests/inst
 check_DATA += tests/inst.stamp
-tests/inst.stamp: $(bin_PROGRAMS) $(sbin_PROGRAMS)
+tests/inst.stamp: $(bin_PROGRAMS) $(sbin_PROGRAMS) $(dist_man_MANS) \
+		$(dist_svrelayconf_DATA) $(svrelaydoc_DATA) $(systemdunit_DATA) \
+		$(sysusers_DATA) $(tmpfiles_DATA)
 	@rm -rf $(SVRELAY_INST)
 	$(AM_V_GEN)$(MAKE) $(AM_MAKEFLAGS) install DESTDIR=$(SVRELAY_INST) >/dev/null
 	@touch $@
