@@ -79,73 +79,28 @@ static const struct {
 /* ------------------------------------------------------------------ */
 /* alerts.json */
 
-static int
-am_fsync_dir(const char *dir)
-{
-	int	fd, rv;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return (-1);
-	rv = fsync(fd);
-	close(fd);
-	return (rv);
-}
-
 /* Write what fires (tmp, fsync, rename, fsync the directory). */
 static void
 am_save(void)
 {
 	struct json_object	*o;
-	const char		*s;
-	char			*tmp;
-	size_t			 len, off = 0;
-	ssize_t			 n;
-	int			 fd;
 
 	if (am.path == NULL)
 		return;
 	o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_int(1));
 	json_object_object_add(o, "firing", json_object_get(am.firing));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(s);
-	xasprintf(&tmp, "%s/.%s.tmp", am.dir, ALERTMANAGER_FILE);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) == -1)
-		goto fail;
-	while (off < len) {
-		if ((n = write(fd, s + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			goto fail;
-		}
-		off += n;
+	if (outbox_write_file(am.dir, ALERTMANAGER_FILE, o) == -1) {
+		/* Written again at the next change; said once. */
+		if (!am.save_failing)
+			log_warn("alertmanager: cannot write %s", am.path);
+		am.save_failing = 1;
+	} else {
+		if (am.save_failing)
+			log_info("alertmanager: %s written again", am.path);
+		am.save_failing = 0;
 	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
-		close(fd);
-		goto fail;
-	}
-	close(fd);
-	if (rename(tmp, am.path) == -1)
-		goto fail;
-	if (am_fsync_dir(am.dir) == -1)
-		log_warn("%s: fsync", am.dir);
-	if (am.save_failing)
-		log_info("alertmanager: %s written again", am.path);
-	am.save_failing = 0;
 	json_object_put(o);
-	free(tmp);
-	return;
-fail:
-	/* Written again at the next change; said once. */
-	if (!am.save_failing)
-		log_warn("alertmanager: cannot write %s", tmp);
-	am.save_failing = 1;
-	unlink(tmp);
-	json_object_put(o);
-	free(tmp);
 }
 
 int

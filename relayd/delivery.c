@@ -1118,18 +1118,6 @@ delivery_save_later(void)
 	evtimer_add(dl.save_timer, &tv);
 }
 
-static int
-delivery_fsync_dir(const char *dir)
-{
-	int	fd, rv;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return (-1);
-	rv = fsync(fd);
-	close(fd);
-	return (rv);
-}
-
 /*
  * Write policy.json: the policy's state, the last event it was fed and
  * when the policy began (tmp, fsync, rename, fsync the directory).
@@ -1138,11 +1126,6 @@ static void
 delivery_save(void)
 {
 	struct json_object	*o;
-	const char		*s;
-	char			*tmp;
-	size_t			 len, off = 0;
-	ssize_t			 n;
-	int			 fd;
 
 	if (dl.policy == NULL)
 		return;
@@ -1156,48 +1139,21 @@ delivery_save(void)
 	json_object_object_add(o, "last_time", dl.last_evtime != NULL ?
 	    json_object_new_string(dl.last_evtime) : NULL);
 	json_object_object_add(o, "policy", policy_save(dl.policy));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(s);
-	xasprintf(&tmp, "%s/.%s.tmp", dl.spool_dir, DELIVERY_POLICY_FILE);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) == -1)
-		goto fail;
-	while (off < len) {
-		if ((n = write(fd, s + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			goto fail;
-		}
-		off += n;
+	if (outbox_write_file(dl.spool_dir, DELIVERY_POLICY_FILE, o) == -1) {
+		/* Tried again later; said once. */
+		if (!dl.save_failing)
+			log_warn("policy: cannot write %s", dl.policy_path);
+		dl.save_failing = 1;
+		json_object_put(o);
+		dl.dirty = 1;
+		delivery_save_later();
+		return;
 	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
-		close(fd);
-		goto fail;
-	}
-	close(fd);
-	if (rename(tmp, dl.policy_path) == -1)
-		goto fail;
-	if (delivery_fsync_dir(dl.spool_dir) == -1)
-		log_warn("%s: fsync", dl.spool_dir);
 	json_object_put(o);
-	free(tmp);
 	if (dl.save_failing)
 		log_info("policy: %s written again", dl.policy_path);
 	dl.save_failing = 0;
 	dl.dirty = 0;
-	return;
-fail:
-	/* Tried again later; said once. */
-	if (!dl.save_failing)
-		log_warn("policy: cannot write %s", tmp);
-	dl.save_failing = 1;
-	unlink(tmp);
-	json_object_put(o);
-	free(tmp);
-	dl.dirty = 1;
-	delivery_save_later();
 }
 
 /* Run the policy at its next deadline; no timer when it has none. */

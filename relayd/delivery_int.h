@@ -196,6 +196,8 @@ size_t		 alertmanager_nfiring(void);
 
 /* ------------------------------------------------------------------ */
 /* outbox.c */
+int		 outbox_write_file(const char *, const char *,
+		    struct json_object *);
 
 enum outbox_kind {
 	OUTBOX_POST,		/* chat.postMessage or webhook */

@@ -34,6 +34,7 @@
 
 #include "delivery_int.h"
 #include "log.h"
+#include "svevent.h"
 #include "xmalloc.h"
 
 /* A sent notification's ts, kept for chat.update and thread_ts. */
@@ -224,6 +225,58 @@ outbox_fsync_dir(const char *dir)
 		return (-1);
 	}
 	return (close(fd));
+}
+
+/*
+ * Replace dir/name with o as one JSON line, durably: write dir/.name.tmp,
+ * fsync, rename, fsync dir.  Returns 0, or -1 (errno set, the temporary
+ * file removed).  A failed fsync of the directory after the rename is only
+ * logged: the new file is in place.
+ */
+int
+outbox_write_file(const char *dir, const char *name, struct json_object *o)
+{
+	char	*tmp, *path, *line;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+	int	 fd, rc = -1, saved;
+
+	line = svevent_json_line(o, &len);
+	xasprintf(&tmp, "%s/.%s.tmp", dir, name);
+	xasprintf(&path, "%s/%s", dir, name);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1)
+		goto out;
+	while (off < len) {
+		if ((n = write(fd, line + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += n;
+	}
+	if (off < len || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1)
+		goto out;
+	if (outbox_fsync_dir(dir) == -1)
+		log_warn("%s: fsync", dir);
+	rc = 0;
+out:
+	if (rc == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+	}
+	free(line);
+	free(tmp);
+	free(path);
+	return (rc);
 }
 
 /*
